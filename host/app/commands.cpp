@@ -1,0 +1,17 @@
+#include "xbarmc/app/cli.hpp"
+
+namespace xbarmc::app {
+
+// Each subcommand lives in its own cmd_*.cpp.
+Command make_run_command();
+Command make_info_command();
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      make_run_command(),
+      make_info_command(),
+  };
+  return all;
+}
+
+}  // namespace xbarmc::app

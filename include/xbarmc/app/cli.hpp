@@ -1,0 +1,28 @@
+#pragma once
+/// \file
+/// The `xbarmc` command-line program as a library call, so tests can drive it.
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "xbarmc/config/command_line.hpp"
+
+namespace xbarmc::app {
+
+/// A subcommand: what it accepts and what it does. `run` returns the exit code.
+struct Command {
+  config::CommandSpec spec;
+  std::function<int(const config::ParsedCommand&)> run;
+};
+
+/// All subcommands, in the order `xbarmc --help` lists them.
+const std::vector<Command>& commands();
+
+/// Runs the CLI on `args` (args[0] is the subcommand). Prints errors to stderr as
+/// "xbarmc: error: ..." and returns the exit code (0 ok, 1 runtime error, 2 usage
+/// or config error, 3 margin check failed, 4 margin undecided).
+int run_cli(const std::vector<std::string>& args);
+
+}  // namespace xbarmc::app

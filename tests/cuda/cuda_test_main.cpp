@@ -1,0 +1,16 @@
+// main() for the CUDA tests: without a usable GPU, exit 77 so ctest reports the
+// tests as SKIPPED (never as passed).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "xbarmc/backend.hpp"
+
+int main(int argc, char** argv) {
+  if (xbarmc::cuda::device_count() == 0) {
+    std::printf("no CUDA device visible: skipping the CUDA tests\n");
+    return 77;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
