@@ -30,7 +30,7 @@ std::string spice_netlist(const double* g, int rows, int cols, const Wires& w, c
   }
   s += ".control\nset numdgt=15\nop\n";
   for (int c = 0; c < cols; ++c) s += fmt::format("print i(Vsense{})\n", c);
-  s += ".endc\n.end\n";
+  s += "quit 0\n.endc\n.end\n";  // exit status 0 (batch mode without .print lines returns 1)
   return s;
 }
 
