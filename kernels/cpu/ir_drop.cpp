@@ -284,20 +284,34 @@ class LinePcg {
  public:
   explicit LinePcg(const Network& net) : net_(net) {
     const int R = net.R, C = net.C;
+    const std::size_t n = static_cast<std::size_t>(net.n());
     const std::size_t rc = static_cast<std::size_t>(R) * C;
-    w_piv_.resize(rc);
-    b_piv_.resize(rc);
-    // LDL^T of each wordline (over c) and bitline (over r); off-diagonals are -gw.
+    diag_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) diag_[i] = net.diag(static_cast<int>(i));
+    // LDL^T of each wordline (over c) and bitline (over r); off-diagonals are -gw. Keep
+    // the multipliers l_i = -gw / d_(i-1) and the reciprocal pivots.
+    w_mul_.assign(rc, 0.0);
+    w_inv_.resize(rc);
+    b_mul_.assign(rc, 0.0);
+    b_inv_.resize(rc);
     for (int r = 0; r < R; ++r) {
+      double piv = 0.0;
       for (int c = 0; c < C; ++c) {
-        const double d = net.diag(net.wl(r, c));
-        w_piv_[r * C + c] = c == 0 ? d : d - net.gw * net.gw / w_piv_[r * C + c - 1];
+        const std::size_t i = static_cast<std::size_t>(r) * C + c;
+        const double d = diag_[net.wl(r, c)];
+        if (c > 0) w_mul_[i] = -net.gw / piv;
+        piv = c == 0 ? d : d - net.gw * net.gw / piv;
+        w_inv_[i] = 1.0 / piv;
       }
     }
     for (int c = 0; c < C; ++c) {
+      double piv = 0.0;
       for (int r = 0; r < R; ++r) {
-        const double d = net.diag(net.bl(r, c));
-        b_piv_[r * C + c] = r == 0 ? d : d - net.gw * net.gw / b_piv_[(r - 1) * C + c];
+        const std::size_t i = static_cast<std::size_t>(r) * C + c;
+        const double d = diag_[net.bl(r, c)];
+        if (r > 0) b_mul_[i] = -net.gw / piv;
+        piv = r == 0 ? d : d - net.gw * net.gw / piv;
+        b_inv_[i] = 1.0 / piv;
       }
     }
   }
@@ -314,7 +328,8 @@ class LinePcg {
     for (int j = 0; j < k; ++j) {
       if (bnorm[j] == 0.0) bnorm[j] = 1.0;
     }
-    precondition(r.data(), z.data(), k);
+    std::vector<double> scratch(n / 2 * k), rho_new(k);
+    precondition(r.data(), z.data(), scratch.data(), k);
     p = z;
     dots(r.data(), z.data(), rho.data(), k);
     IrStats stats;
@@ -349,8 +364,7 @@ class LinePcg {
           r[i * k + j] -= alpha[j] * q[i * k + j];
         }
       }
-      precondition(r.data(), z.data(), k);
-      std::vector<double> rho_new(k);
+      precondition(r.data(), z.data(), scratch.data(), k);
       dots(r.data(), z.data(), rho_new.data(), k);
       for (int j = 0; j < k; ++j) {
         beta[j] = active[j] ? rho_new[j] / rho[j] : 0.0;
@@ -378,7 +392,7 @@ class LinePcg {
     for (int r = 0; r < R; ++r) {
       for (int c = 0; c < C; ++c) {
         const int i = net_.wl(r, c), ib = net_.bl(r, c);
-        const double d = net_.diag(i), g = net_.g[i];
+        const double d = diag_[i], g = net_.g[i];
         const double* pi = p + static_cast<std::size_t>(i) * k;
         const double* pb = p + static_cast<std::size_t>(ib) * k;
         double* qi = q + static_cast<std::size_t>(i) * k;
@@ -394,7 +408,7 @@ class LinePcg {
     for (int r = 0; r < R; ++r) {
       for (int c = 0; c < C; ++c) {
         const int i = net_.bl(r, c), iw = net_.wl(r, c);
-        const double d = net_.diag(i), g = net_.g[iw];
+        const double d = diag_[i], g = net_.g[iw];
         const std::size_t ck = static_cast<std::size_t>(C) * k;
         const double* pi = p + static_cast<std::size_t>(i) * k;
         const double* pw = p + static_cast<std::size_t>(iw) * k;
@@ -413,21 +427,16 @@ class LinePcg {
   // In place: y (wordline part) <- T_W^-1 y, line by line.
   void solve_wordlines(double* y, int k) const {
     const int R = net_.R, C = net_.C;
-    const double gw = net_.gw;
     for (int r = 0; r < R; ++r) {
       double* row = y + static_cast<std::size_t>(net_.wl(r, 0)) * k;
-      const double* piv = &w_piv_[static_cast<std::size_t>(r) * C];
+      const double* mul = &w_mul_[static_cast<std::size_t>(r) * C];
+      const double* inv = &w_inv_[static_cast<std::size_t>(r) * C];
       for (int c = 1; c < C; ++c) {
-        const double l = -gw / piv[c - 1];
-        for (int j = 0; j < k; ++j) row[c * k + j] -= l * row[(c - 1) * k + j];
+        for (int j = 0; j < k; ++j) row[c * k + j] -= mul[c] * row[(c - 1) * k + j];
       }
-      for (int c = 0; c < C; ++c) {
-        const double inv = 1.0 / piv[c];
-        for (int j = 0; j < k; ++j) row[c * k + j] *= inv;
-      }
+      for (int j = 0; j < k; ++j) row[(C - 1) * k + j] *= inv[C - 1];
       for (int c = C - 2; c >= 0; --c) {
-        const double l = -gw / piv[c];
-        for (int j = 0; j < k; ++j) row[c * k + j] -= l * row[(c + 1) * k + j];
+        for (int j = 0; j < k; ++j) row[c * k + j] = row[c * k + j] * inv[c] - mul[c + 1] * row[(c + 1) * k + j];
       }
     }
   }
@@ -435,34 +444,33 @@ class LinePcg {
   // In place: y (bitline part) <- T_B^-1 y, all columns of a row at once.
   void solve_bitlines(double* y, int k) const {
     const int R = net_.R, C = net_.C;
-    const double gw = net_.gw;
     const std::size_t ck = static_cast<std::size_t>(C) * k;
     double* base = y + static_cast<std::size_t>(net_.bl(0, 0)) * k;
     for (int r = 1; r < R; ++r) {
       for (int c = 0; c < C; ++c) {
-        const double l = -gw / b_piv_[static_cast<std::size_t>(r - 1) * C + c];
+        const double l = b_mul_[static_cast<std::size_t>(r) * C + c];
         double* cur = base + r * ck + static_cast<std::size_t>(c) * k;
         for (int j = 0; j < k; ++j) cur[j] -= l * cur[j - ck];
       }
     }
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) {
-        const double inv = 1.0 / b_piv_[static_cast<std::size_t>(r) * C + c];
-        double* cur = base + r * ck + static_cast<std::size_t>(c) * k;
-        for (int j = 0; j < k; ++j) cur[j] *= inv;
-      }
+    for (int c = 0; c < C; ++c) {
+      const double inv = b_inv_[static_cast<std::size_t>(R - 1) * C + c];
+      double* cur = base + (R - 1) * ck + static_cast<std::size_t>(c) * k;
+      for (int j = 0; j < k; ++j) cur[j] *= inv;
     }
     for (int r = R - 2; r >= 0; --r) {
       for (int c = 0; c < C; ++c) {
-        const double l = -gw / b_piv_[static_cast<std::size_t>(r) * C + c];
+        const std::size_t i = static_cast<std::size_t>(r) * C + c;
+        const double inv = b_inv_[i], l = b_mul_[i + C];
         double* cur = base + r * ck + static_cast<std::size_t>(c) * k;
-        for (int j = 0; j < k; ++j) cur[j] -= l * cur[j + ck];
+        for (int j = 0; j < k; ++j) cur[j] = cur[j] * inv - l * cur[j + ck];
       }
     }
   }
 
-  // z = M^-1 r, M = (D + L) D^-1 (D + L^T), D = diag(T_W, T_B), L = the cell coupling -G.
-  void precondition(const double* r, double* z, int k) const {
+  // z = M^-1 r, M = (D + L) D^-1 (D + L^T), D = diag(T_W, T_B), L = the cell coupling -G;
+  // t: scratch of rows * cols * k.
+  void precondition(const double* r, double* z, double* t, int k) const {
     const std::size_t half = static_cast<std::size_t>(net_.R) * net_.C;
     std::copy(r, r + 2 * half * k, z);
     solve_wordlines(z, k);  // y_W
@@ -471,11 +479,10 @@ class LinePcg {
       for (int j = 0; j < k; ++j) zb[i * k + j] += net_.g[i] * z[i * k + j];
     }
     solve_bitlines(z, k);  // z_B = y_B
-    std::vector<double> t(half * k);
     for (std::size_t i = 0; i < half; ++i) {
       for (int j = 0; j < k; ++j) t[i * k + j] = net_.g[i] * zb[i * k + j];
     }
-    solve_wordlines(t.data(), k);
+    solve_wordlines(t, k);
     for (std::size_t i = 0; i < half * k; ++i) z[i] += t[i];  // z_W = y_W + T_W^-1 G z_B
   }
 
@@ -492,8 +499,11 @@ class LinePcg {
   }
 
   const Network& net_;
-  std::vector<double> w_piv_;
-  std::vector<double> b_piv_;
+  std::vector<double> diag_;   // A's diagonal
+  std::vector<double> w_mul_;  // wordline LDL^T multipliers (0 at c = 0)
+  std::vector<double> w_inv_;  // wordline reciprocal pivots
+  std::vector<double> b_mul_;  // bitline multipliers (0 at r = 0)
+  std::vector<double> b_inv_;  // bitline reciprocal pivots
 };
 
 // Systems solved together by the iterative transfer computation.
