@@ -5,11 +5,13 @@ namespace xbarmc::app {
 // Each subcommand lives in its own cmd_*.cpp.
 Command make_run_command();
 Command make_info_command();
+Command make_tile_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       make_run_command(),
       make_info_command(),
+      make_tile_command(),
   };
   return all;
 }
