@@ -5,10 +5,12 @@ namespace xbarmc::app {
 // Each subcommand lives in its own cmd_*.cpp.
 Command make_run_command();
 Command make_info_command();
+Command make_eval_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       make_run_command(),
+      make_eval_command(),
       make_info_command(),
   };
   return all;
