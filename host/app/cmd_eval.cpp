@@ -50,6 +50,7 @@ config::Schema eval_keys() {
   s.add(KeyDef("input_bits", Kind::integer, "8",
                "input activation resolution (bits; unsigned after ReLU, else signed symmetric)", "Quantization")
             .range(1, 16));
+  s.add(KeyDef("quantized", Kind::boolean, "true", "also evaluate the digitally quantized network", "Quantization"));
   s.add(KeyDef("calib_images", Kind::integer, "256",
                "images that calibrate the input quantizers (training split when found, else the first evaluation "
                "images)",
@@ -125,21 +126,28 @@ int run_eval(const config::ParsedCommand& cmd) {
   if (labeled) fa = model::accuracy(logits.data(), n, classes, ds.labels.data());
 
   // Quantized network: calibrate the input quantizers, then run.
-  const data::CalibrationChoice calib = data::calibration_data(spec, s.get_int("calib_images"));
-  data::Dataset cds = data::load_dataset(calib.spec);
-  data::conform_to_model(cds, m.input_shape(), m.path());
-  t0 = std::chrono::steady_clock::now();
-  const model::InputRanges ranges = model::calibrate_input_ranges(m, cds.samples.data(), cds.count, threads);
-  model::QuantizedMatmul qmm(m, ranges, wbits, ibits);
-  const double calib_s = seconds_since(t0);
-  t0 = std::chrono::steady_clock::now();
-  const std::vector<float> qlogits = model::run_batched(m, ds.samples.data(), n, &qmm, threads, batch);
-  const double quant_s = seconds_since(t0);
+  const bool quantized = s.get_bool("quantized");
+  data::CalibrationChoice calib;
+  data::Dataset cds;
+  double calib_s = 0, quant_s = 0;
   model::Accuracy qa;
-  if (labeled) qa = model::accuracy(qlogits.data(), n, classes, ds.labels.data());
   std::int64_t agree = 0;
-  for (std::int64_t k = 0; k < n; ++k)
-    agree += model::argmax(&logits[k * classes], classes) == model::argmax(&qlogits[k * classes], classes);
+  std::vector<float> qlogits;
+  if (quantized) {
+    calib = data::calibration_data(spec, s.get_int("calib_images"));
+    cds = data::load_dataset(calib.spec);
+    data::conform_to_model(cds, m.input_shape(), m.path());
+    t0 = std::chrono::steady_clock::now();
+    const model::InputRanges ranges = model::calibrate_input_ranges(m, cds.samples.data(), cds.count, threads);
+    model::QuantizedMatmul qmm(m, ranges, wbits, ibits);
+    calib_s = seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    qlogits = model::run_batched(m, ds.samples.data(), n, &qmm, threads, batch);
+    quant_s = seconds_since(t0);
+    if (labeled) qa = model::accuracy(qlogits.data(), n, classes, ds.labels.data());
+    for (std::int64_t k = 0; k < n; ++k)
+      agree += model::argmax(&logits[k * classes], classes) == model::argmax(&qlogits[k * classes], classes);
+  }
 
   const std::string dump = optional_text(s, "dump_logits");
   if (!dump.empty()) data::write_npy(dump, {n, classes}, logits.data());
@@ -184,7 +192,7 @@ int run_eval(const config::ParsedCommand& cmd) {
   std::cout << fmt::format(
       "normalization  {}\n",
       spec.mean.empty() ? norm_source : fmt::format("mean {}, std {} ({})", mean_txt, std_txt, norm_source));
-  std::cout << fmt::format("calibration    {} ({:.2f} s)\n", calib.description, calib_s);
+  if (quantized) std::cout << fmt::format("calibration    {} ({:.2f} s)\n", calib.description, calib_s);
   auto line = [&](const char* what, const model::Accuracy& a, double secs) {
     const std::string rate = fmt::format("{:.0f} images/s on {} thread{}", n / secs, threads, threads == 1 ? "" : "s");
     if (!labeled) return fmt::format("{:<14} no labels: accuracy not computed ({})\n", what, rate);
@@ -192,11 +200,13 @@ int run_eval(const config::ParsedCommand& cmd) {
                        100.0 * a.top5_rate(), a.top1, a.count, rate);
   };
   std::cout << line("float", fa, float_s);
-  std::cout << line(fmt::format("quantized w{}/a{}", wbits, ibits).c_str(), qa, quant_s);
-  std::cout << fmt::format(
-      "               quantized agrees with float on {:.2f} % of the images{}\n",
-      100.0 * agree / static_cast<double>(n),
-      labeled ? fmt::format("; top-1 difference {:+.2f} %", 100.0 * (qa.top1_rate() - fa.top1_rate())) : "");
+  if (quantized) {
+    std::cout << line(fmt::format("quantized w{}/a{}", wbits, ibits).c_str(), qa, quant_s);
+    std::cout << fmt::format(
+        "               quantized agrees with float on {:.2f} % of the images{}\n",
+        100.0 * agree / static_cast<double>(n),
+        labeled ? fmt::format("; top-1 difference {:+.2f} %", 100.0 * (qa.top1_rate() - fa.top1_rate())) : "");
+  }
   if (!dump.empty()) std::cout << fmt::format("logits         {} ({} x {} float32)\n", dump, n, classes);
   return exit_ok;
 }

@@ -51,6 +51,7 @@ struct Executor::Plan {
   std::unique_ptr<AlignedBuffer> scratch;
   TensorView input;
   TensorView output;
+  std::vector<Shape> value_shapes;          // by value index
   const Tensor* constant_output = nullptr;  // a graph whose output does not depend on the input
 };
 
@@ -235,14 +236,24 @@ Executor::Plan& Executor::plan_for(std::int64_t batch) {
   } else {
     plan->output = view(g.output);
   }
+  if (numel(plan->output.shape) != batch * model_.num_classes() && model_.num_classes() > 0)
+    throw InvalidInput(model_.path(),
+                       fmt::format("the output '{}' has shape {} for a batch of {}; expected {} "
+                                   "values per sample",
+                                   g.output_name, shape_str(plan->output.shape), batch, model_.num_classes()));
   if (plan->output.dtype != DType::f32)
     throw InvalidInput(model_.path(), fmt::format("the graph output '{}' is {}, expected float logits", g.output_name,
                                                   dtype_name(plan->output.dtype)));
+  plan->value_shapes.resize(V);
+  for (int v = 0; v < V; ++v)
+    if (known[v]) plan->value_shapes[v] = meta[v].shape;
   plans_.push_back(std::move(plan));
   return *plans_.back();
 }
 
 Shape Executor::output_shape(std::int64_t batch) { return plan_for(batch).output.shape; }
+
+const std::vector<Shape>& Executor::value_shapes(std::int64_t batch) { return plan_for(batch).value_shapes; }
 
 void Executor::run(const float* inputs, std::int64_t n, float* logits, MatmulProvider* provider) {
   std::int64_t per_sample = 1;

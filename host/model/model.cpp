@@ -128,9 +128,29 @@ void Model::build() {
 
   fold_constants();
   extract_weight_layers();
-  fold_batchnorm_and_bias();
+  resolve_input_shape();
+  const std::int64_t b = fixed_batch_ > 0 ? fixed_batch_ : 1;
+  {
+    // Value shapes (for one batch) decide which folds keep the graph's meaning.
+    Executor ex(*this, 1);
+    const std::vector<Shape> shapes = ex.value_shapes(b);
+    fold_batchnorm_and_bias(shapes);
+  }
   fuse_relu();
 
+  // Plan one batch: checks every shape and gives the output size.
+  Executor ex(*this, 1);
+  const Shape out = ex.output_shape(b);
+  if (out.empty() || out[0] != b)
+    throw InvalidInput(path_, fmt::format("the output '{}' has shape {}; expected the batch ({}) first",
+                                          graph_.output_name, shape_str(out), b));
+  num_classes_ = numel(out) / b;
+  if (!card_.is_null() && card_.contains("num_classes") && card_["num_classes"].get<std::int64_t>() != num_classes_)
+    throw InvalidInput(path_, fmt::format("the card says {} classes but the model outputs {} values per sample",
+                                          card_["num_classes"].get<std::int64_t>(), num_classes_));
+}
+
+void Model::resolve_input_shape() {
   // Input shape per sample: the declared dims after the batch, or the card's.
   const Shape& dims = graph_.input_dims;
   if (dims.empty()) throw InvalidInput(path_, fmt::format("the input '{}' declares no shape", graph_.input_name));
@@ -154,18 +174,6 @@ void Model::build() {
     throw InvalidInput(path_, fmt::format("the card says input_shape {} but the model's input is {}",
                                           shape_str(card_shape), shape_str(input_shape_)));
   }
-
-  // Plan one batch: checks every shape and gives the output size.
-  Executor ex(*this, 1);
-  const std::int64_t b = fixed_batch_ > 0 ? fixed_batch_ : 1;
-  const Shape out = ex.output_shape(b);
-  if (out.empty() || out[0] != b)
-    throw InvalidInput(path_, fmt::format("the output '{}' has shape {}; expected the batch ({}) first",
-                                          graph_.output_name, shape_str(out), b));
-  num_classes_ = numel(out) / b;
-  if (!card_.is_null() && card_.contains("num_classes") && card_["num_classes"].get<std::int64_t>() != num_classes_)
-    throw InvalidInput(path_, fmt::format("the card says {} classes but the model outputs {} values per sample",
-                                          card_["num_classes"].get<std::int64_t>(), num_classes_));
 }
 
 void Model::fold_constants() {
@@ -316,7 +324,7 @@ void Model::extract_weight_layers() {
   }
 }
 
-void Model::fold_batchnorm_and_bias() {
+void Model::fold_batchnorm_and_bias(const std::vector<Shape>& shapes) {
   bool changed = true;
   while (changed) {
     changed = false;
@@ -330,7 +338,9 @@ void Model::fold_batchnorm_and_bias() {
       const Node& c = graph_.nodes[ci];
       const std::int64_t Mt = wl.M * wl.groups;
       std::vector<float> a, b;  // new output = old * a + b, per output channel
-      if (c.op_type == "BatchNormalization" && wl.op_type != "MatMul" && c.inputs[0] == out &&
+      // A MatMul output is (rows, M) only when it is 2-D; BatchNormalization normalizes dim 1.
+      const bool two_d = out < static_cast<int>(shapes.size()) && shapes[out].size() == 2;
+      if (c.op_type == "BatchNormalization" && (wl.op_type != "MatMul" || two_d) && c.inputs[0] == out &&
           c.attr_int("training_mode", 0) == 0 && (c.outputs.size() < 2 || c.outputs[1] < 0)) {
         bool consts = c.input_count() == 5;
         for (int q = 1; q < 5 && consts; ++q) consts = graph_.is_constant(c.inputs[q]);
@@ -357,7 +367,7 @@ void Model::fold_batchnorm_and_bias() {
           const std::size_t ch = t.shape.size() == want ? 0 : 1;
           for (std::size_t d = 0; d < t.shape.size() && ok; ++d) ok = d == ch ? t.shape[d] == Mt : t.shape[d] == 1;
         } else {  // along the last dim only, without raising the output's rank
-          ok = t.shape.size() == 1 || (wl.op_type == "Gemm" && t.shape.size() == 2 && t.shape[0] == 1);
+          ok = t.shape.size() == 1 || (two_d && t.shape.size() == 2 && t.shape[0] == 1);
         }
         if (!ok) continue;
         a.assign(Mt, 1.0f);

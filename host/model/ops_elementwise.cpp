@@ -141,7 +141,10 @@ class UnaryKernel : public OpKernel {
     }
     if (op_ == UnaryOp::clip) {
       const float lo = p_.lo, hi = p_.hi;
-      for (std::int64_t k = 0; k < n; ++k) y[k] = std::fmin(std::fmax(x[k], lo), hi);
+      for (std::int64_t k = 0; k < n; ++k) {
+        const float v = x[k] < lo ? lo : x[k];
+        y[k] = v > hi ? hi : v;
+      }
       return;
     }
     for (std::int64_t k = 0; k < n; ++k) y[k] = apply_unary(op_, x[k], p_);
@@ -331,7 +334,10 @@ class BinaryKernel : public OpKernel {
       switch (op_) {  // the common ones as separate loops so that they vectorize
         case BinaryOp::add:
           if (relu_)
-            binary_loop(plan_, a, b, y, [](float u, float v) { return std::fmax(u + v, 0.0f); });
+            binary_loop(plan_, a, b, y, [](float u, float v) {
+              const float t = u + v;
+              return t > 0.0f ? t : 0.0f;  // not fmax: that is a libm call without -ffast-math
+            });
           else
             binary_loop(plan_, a, b, y, [](float u, float v) { return u + v; });
           return;

@@ -132,107 +132,151 @@ class ConvKernel : public OpKernel {
     P_ = w.OH * w.OW;
     direct_ =
         w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && w.pt == 0 && w.pl == 0 && w.pb == 0 && w.pr == 0 && G_ == 1;
-    // Samples per product: the patch matrix of a chunk stays around 1 MB.
-    constexpr std::int64_t kBudget = 1 << 18;
-    chunk_ = std::clamp<std::int64_t>(kBudget / std::max<std::int64_t>(1, K_ * P_), 1, std::max<std::int64_t>(N, 1));
-    if (direct_) chunk_ = 1;  // the input of one sample is already its patch matrix
+    // The float path keeps each patch matrix near kTile floats so that it stays in the L2
+    // cache while sgemm packs it: several samples per product when they are small, a band
+    // of output rows of one sample when one sample is larger.
+    const std::int64_t per_sample = std::max<std::int64_t>(1, K_ * P_);
+    chunk_ = std::clamp<std::int64_t>(kTile / per_sample, 1, std::max<std::int64_t>(N, 1));
+    band_ =
+        per_sample <= kTile ? w.OH : std::clamp<std::int64_t>(kTile / std::max<std::int64_t>(1, K_ * w.OW), 1, w.OH);
+    // The provider path hands whole samples to the provider (fewer, larger calls).
+    pchunk_ = std::clamp<std::int64_t>(kProviderChunk / per_sample, 1, std::max<std::int64_t>(N, 1));
+    if (direct_) chunk_ = pchunk_ = 1;  // the input of one sample is already its patch matrix
   }
   std::size_t scratch_floats() const override {
-    const std::int64_t rows = chunk_ * P_;
-    return static_cast<std::size_t>(2 * rows * K_ + rows * Mg_ + 16);
+    const std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
+    const std::int64_t pr = pchunk_ * P_ * (2 * K_ + Mg_);
+    return static_cast<std::size_t>(std::max(fl, pr) + 16);
   }
 
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
-    const float* x = in[0].f();
-    float* y = out[0].f();
+    if (ctx.provider)
+      run_provider(in[0].f(), out[0].f(), ctx);
+    else
+      run_float(in[0].f(), out[0].f(), ctx.scratch);
+  }
+
+ private:
+  static constexpr std::int64_t kTile = 1 << 15;           // floats of one float-path patch matrix (128 KB)
+  static constexpr std::int64_t kProviderChunk = 1 << 18;  // floats of one provider-path patch matrix (1 MB)
+
+  void run_float(const float* x, float* y, float* scratch) const {
     const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
-    float* cols = ctx.scratch;
-    float* rows_buf = cols + chunk_ * P_ * K_;
-    float* ybuf = rows_buf + chunk_ * P_ * K_;
-    const std::int64_t Mt = Mg_ * G_;
+    const std::int64_t Mt = Mg_ * G_, OW = w_.OW;
+    float* cols = scratch;
     for (std::int64_t s0 = 0; s0 < N_; s0 += chunk_) {
       const std::int64_t cs = std::min(chunk_, N_ - s0);
-      const std::int64_t np = cs * P_;
       for (int g = 0; g < G_; ++g) {
         const float* Wg = wl_.weights.data() + static_cast<std::int64_t>(g) * K_ * Mg_;
-        const float* patches = cols;  // K x np
-        if (direct_ && cs == 1)
-          patches = x + s0 * wl_.in_channels * P_;
-        else
-          im2col(x, s0, cs, g, cols);
-        if (!ctx.provider) {
-          if (cs == 1) {  // straight into the NCHW output: rows m of this group are contiguous P-runs
-            float* dst = y + (s0 * Mt + static_cast<std::int64_t>(g) * Mg_) * P_;
-            gemm_t(Wg, patches, np, dst, P_);
-            finish_channels(dst, g, bias);
-          } else {
-            gemm_t(Wg, patches, np, ybuf, np);
-            for (std::int64_t s = 0; s < cs; ++s)
-              for (std::int64_t m = 0; m < Mg_; ++m)
-                std::memcpy(y + ((s0 + s) * Mt + g * Mg_ + m) * P_, ybuf + m * np + s * P_, P_ * sizeof(float));
-            for (std::int64_t s = 0; s < cs; ++s) finish_channels(y + ((s0 + s) * Mt + g * Mg_) * P_, g, bias);
+        if (cs == 1) {
+          // One sample, in bands of output rows, straight into the NCHW output (ldc = P).
+          float* dst = y + (s0 * Mt + static_cast<std::int64_t>(g) * Mg_) * P_;
+          for (std::int64_t oy0 = 0; oy0 < w_.OH; oy0 += band_) {
+            const std::int64_t oy1 = std::min(w_.OH, oy0 + band_), np = (oy1 - oy0) * OW;
+            const float* patches = cols;
+            if (direct_)
+              patches = x + s0 * wl_.in_channels * P_ + oy0 * OW;
+            else
+              im2col(x, s0, 1, g, oy0, oy1, cols);
+            gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_);
+            for (std::int64_t m = 0; m < Mg_; ++m) {
+              float* row = dst + m * P_ + oy0 * OW;
+              finish(row, row, np, bias ? bias[g * Mg_ + m] : 0.0f);
+            }
           }
         } else {
-          transpose(patches, K_, np, rows_buf);  // rows (sample, oy, ox) x K
-          ctx.provider->matmul(layer_, g, rows_buf, np, ybuf);
-          for (std::int64_t s = 0; s < cs; ++s) {
-            float* dst = y + ((s0 + s) * Mt + g * Mg_) * P_;
-            transpose(ybuf + s * P_ * Mg_, P_, Mg_, dst);
-            finish_channels(dst, g, bias);
-          }
+          // Several small samples in one product, then scattered to NCHW.
+          const std::int64_t np = cs * P_;
+          float* ybuf = cols + K_ * np;
+          im2col(x, s0, cs, g, 0, w_.OH, cols);
+          gemm_t(Wg, cols, np, np, ybuf, np);
+          for (std::int64_t s = 0; s < cs; ++s)
+            for (std::int64_t m = 0; m < Mg_; ++m)
+              finish(ybuf + m * np + s * P_, y + ((s0 + s) * Mt + g * Mg_ + m) * P_, P_,
+                     bias ? bias[g * Mg_ + m] : 0.0f);
         }
       }
     }
   }
 
- private:
-  // C (Mg x np, leading dim ldc) = Wg^T (Mg x K) * patches (K x np).
-  void gemm_t(const float* Wg, const float* patches, std::int64_t np, float* C, std::int64_t ldc) const {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(Mg_), static_cast<int>(np),
-                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(np), 0.0f, C,
-                static_cast<int>(ldc));
-  }
-  // Bias and fused ReLU over Mg channels of P values each.
-  void finish_channels(float* dst, int g, const float* bias) const {
-    for (std::int64_t m = 0; m < Mg_; ++m) {
-      float* row = dst + m * P_;
-      const float b = bias ? bias[g * Mg_ + m] : 0.0f;
-      if (relu_)
-        for (std::int64_t p = 0; p < P_; ++p) row[p] = std::fmax(row[p] + b, 0.0f);
-      else if (bias)
-        for (std::int64_t p = 0; p < P_; ++p) row[p] += b;
+  void run_provider(const float* x, float* y, RunContext& ctx) const {
+    const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
+    const std::int64_t Mt = Mg_ * G_;
+    float* cols = ctx.scratch;
+    float* rows_buf = cols + pchunk_ * P_ * K_;
+    float* ybuf = rows_buf + pchunk_ * P_ * K_;
+    for (std::int64_t s0 = 0; s0 < N_; s0 += pchunk_) {
+      const std::int64_t cs = std::min(pchunk_, N_ - s0);
+      const std::int64_t np = cs * P_;
+      for (int g = 0; g < G_; ++g) {
+        const float* patches = cols;  // K x np
+        if (direct_)
+          patches = x + s0 * wl_.in_channels * P_;
+        else
+          im2col(x, s0, cs, g, 0, w_.OH, cols);
+        transpose(patches, K_, np, rows_buf);  // rows (sample, oy, ox) x K
+        ctx.provider->matmul(layer_, g, rows_buf, np, ybuf);
+        for (std::int64_t s = 0; s < cs; ++s) {
+          float* dst = y + ((s0 + s) * Mt + g * Mg_) * P_;
+          transpose(ybuf + s * P_ * Mg_, P_, Mg_, dst);
+          for (std::int64_t m = 0; m < Mg_; ++m)
+            finish(dst + m * P_, dst + m * P_, P_, bias ? bias[g * Mg_ + m] : 0.0f);
+        }
+      }
     }
   }
-  // Patch matrix (K x cs*P): row k = (c, ky, kx), column = (sample, oy, ox); zeros where the window is in the padding.
-  void im2col(const float* x, std::int64_t s0, std::int64_t cs, int g, float* cols) const {
+
+  // C (Mg x np, leading dim ldc) = Wg^T (Mg x K) * patches (K x np, leading dim ldb).
+  void gemm_t(const float* Wg, const float* patches, std::int64_t np, std::int64_t ldb, float* C,
+              std::int64_t ldc) const {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(Mg_), static_cast<int>(np),
+                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(ldb), 0.0f, C,
+                static_cast<int>(ldc));
+  }
+  // dst[p] = src[p] + b over n values of one channel, with the fused ReLU (src may be dst).
+  void finish(const float* src, float* dst, std::int64_t n, float b) const {
+    if (relu_) {
+      for (std::int64_t p = 0; p < n; ++p) {
+        const float v = src[p] + b;
+        dst[p] = v > 0.0f ? v : 0.0f;
+      }
+    } else {
+      for (std::int64_t p = 0; p < n; ++p) dst[p] = src[p] + b;
+    }
+  }
+  // Patch matrix (K x cs*rows*OW) of output rows [oy0, oy1): row k = (c, ky, kx), column =
+  // (sample, oy, ox); zeros where the window is in the padding. Plain loops (not
+  // memcpy/fill): the runs are short (OW values).
+  void im2col(const float* x, std::int64_t s0, std::int64_t cs, int g, std::int64_t oy0, std::int64_t oy1,
+              float* cols) const {
     const Window& w = w_;
-    const std::int64_t np = cs * P_;
+    const std::int64_t OW = w.OW, per = (oy1 - oy0) * OW, np = cs * per;
     for (std::int64_t c = 0; c < Cg_; ++c)
       for (std::int64_t ky = 0; ky < w.kh; ++ky)
         for (std::int64_t kx = 0; kx < w.kw; ++kx) {
           float* dst_row = cols + ((c * w.kh + ky) * w.kw + kx) * np;
-          // Output columns ox with the input column ix = ox*sw - pl + kx*dw inside [0, W).
+          // Output columns ox whose input column ix = ox*sw - pl + kx*dw lies inside [0, W).
           const std::int64_t off = kx * w.dw - w.pl;
           std::int64_t ox_lo = off >= 0 ? 0 : (-off + w.sw - 1) / w.sw;
           std::int64_t ox_hi = w.W - off <= 0 ? 0 : (w.W - off + w.sw - 1) / w.sw;
-          ox_lo = std::min(ox_lo, w.OW);
-          ox_hi = std::clamp(ox_hi, ox_lo, w.OW);
+          ox_lo = std::min(ox_lo, OW);
+          ox_hi = std::clamp(ox_hi, ox_lo, OW);
           for (std::int64_t s = 0; s < cs; ++s) {
             const float* src = x + ((s0 + s) * wl_.in_channels + g * Cg_ + c) * w.H * w.W;
-            float* d = dst_row + s * P_;
-            for (std::int64_t oy = 0; oy < w.OH; ++oy, d += w.OW) {
+            float* d = dst_row + s * per;
+            for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
               const std::int64_t iy = oy * w.sh - w.pt + ky * w.dh;
               if (iy < 0 || iy >= w.H) {
-                std::fill(d, d + w.OW, 0.0f);
+                for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = 0.0f;
                 continue;
               }
               const float* srow = src + iy * w.W + off;
-              std::fill(d, d + ox_lo, 0.0f);
+              for (std::int64_t ox = 0; ox < ox_lo; ++ox) d[ox] = 0.0f;
               if (w.sw == 1)
-                std::memcpy(d + ox_lo, srow + ox_lo, (ox_hi - ox_lo) * sizeof(float));
+                for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] = srow[ox];
               else
                 for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] = srow[ox * w.sw];
-              std::fill(d + ox_hi, d + w.OW, 0.0f);
+              for (std::int64_t ox = ox_hi; ox < OW; ++ox) d[ox] = 0.0f;
             }
           }
         }
@@ -244,7 +288,8 @@ class ConvKernel : public OpKernel {
   std::int64_t N_;
   bool relu_;
   int G_ = 1;
-  std::int64_t Cg_ = 0, Mg_ = 0, K_ = 0, P_ = 0, chunk_ = 1;
+  std::int64_t Cg_ = 0, Mg_ = 0, K_ = 0, P_ = 0;
+  std::int64_t chunk_ = 1, band_ = 1, pchunk_ = 1;
   bool direct_ = false;
 };
 
@@ -299,7 +344,7 @@ class DenseKernel : public OpKernel {
       : layer_(layer), wl_(wl), rows_(rows), batches_(batches), trans_a_(trans_a), relu_(relu) {}
   std::size_t scratch_floats() const override { return static_cast<std::size_t>(rows_ * wl_.K + rows_ * wl_.M + 16); }
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
-    const float* x = in[0].f();
+    const float* x = in[wl_.constant_first ? 1 : 0].f();
     float* y = out[0].f();
     const std::int64_t K = wl_.K, M = wl_.M;
     if (wl_.constant_first) {
@@ -354,8 +399,8 @@ class DenseKernel : public OpKernel {
 };
 
 BoundOp bind_gemm_layer(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
-  const ValueMeta& a = input(n, in, c, 0);
   const WeightLayer& wl = (*c.layers)[c.layer];
+  const ValueMeta& a = input(n, in, c, wl.constant_first ? 1 : 0);  // the activation operand
   if (a.dtype != DType::f32) fail(n, c, "the input must be float");
   BoundOp b;
   if (n.op_type == "Gemm") {
@@ -480,6 +525,28 @@ class PoolKernel : public OpKernel {
       : max_(max), w_(w), planes_(planes), include_pad_(count_include_pad) {}
   void run(const TensorView* in, const TensorView* out, RunContext&) override {
     const Window& w = w_;
+    // Windows always inside the input (no padding, not clipped by ceil mode): no bounds checks.
+    const bool inside = w.pt == 0 && w.pl == 0 && (w.OH - 1) * w.sh + (w.kh - 1) * w.dh < w.H &&
+                        (w.OW - 1) * w.sw + (w.kw - 1) * w.dw < w.W;
+    if (inside) {
+      const float div = static_cast<float>(w.kh * w.kw);
+      for (std::int64_t p = 0; p < planes_; ++p) {
+        const float* src = in[0].f() + p * w.H * w.W;
+        float* dst = out[0].f() + p * w.OH * w.OW;
+        for (std::int64_t oy = 0; oy < w.OH; ++oy)
+          for (std::int64_t ox = 0; ox < w.OW; ++ox) {
+            const float* s0 = src + oy * w.sh * w.W + ox * w.sw;
+            float acc = max_ ? s0[0] : 0.0f;
+            for (std::int64_t ky = 0; ky < w.kh; ++ky)
+              for (std::int64_t kx = 0; kx < w.kw; ++kx) {
+                const float v = s0[ky * w.dh * w.W + kx * w.dw];
+                acc = max_ ? (v > acc ? v : acc) : acc + v;
+              }
+            dst[oy * w.OW + ox] = max_ ? acc : acc / div;
+          }
+      }
+      return;
+    }
     for (std::int64_t p = 0; p < planes_; ++p) {
       const float* src = in[0].f() + p * w.H * w.W;
       float* dst = out[0].f() + p * w.OH * w.OW;
@@ -681,7 +748,7 @@ class SoftmaxKernel : public OpKernel {
         const float* x = in[0].f() + o * dim_ * inner_ + i;
         float* y = out[0].f() + o * dim_ * inner_ + i;
         float m = -std::numeric_limits<float>::infinity();
-        for (std::int64_t k = 0; k < dim_; ++k) m = std::fmax(m, x[k * inner_]);
+        for (std::int64_t k = 0; k < dim_; ++k) m = x[k * inner_] > m ? x[k * inner_] : m;
         float s = 0.0f;
         if (log_) {
           for (std::int64_t k = 0; k < dim_; ++k) s += std::exp(x[k * inner_] - m);

@@ -33,6 +33,9 @@ class Executor {
 
   /// Shape of the graph output for a batch of `batch` samples (plans it).
   Shape output_shape(std::int64_t batch);
+  /// Shapes of every graph value (by value index; empty for values never computed)
+  /// for a batch of `batch` samples (plans it).
+  const std::vector<Shape>& value_shapes(std::int64_t batch);
 
  private:
   struct Plan;

@@ -63,7 +63,8 @@ class Model {
   void build();
   void fold_constants();
   void extract_weight_layers();
-  void fold_batchnorm_and_bias();
+  void fold_batchnorm_and_bias(const std::vector<Shape>& shapes);
+  void resolve_input_shape();
   void fuse_relu();
   void remove_node(std::size_t k);
   void read_card();
