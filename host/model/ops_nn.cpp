@@ -146,7 +146,7 @@ class ConvKernel : public OpKernel {
   std::size_t scratch_floats() const override {
     const std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
     const std::int64_t pr = pchunk_ * P_ * (2 * K_ + Mg_);
-    return static_cast<std::size_t>(std::max(fl, pr) + 16);
+    return static_cast<std::size_t>(std::max(fl, pr) + padded_floats() + 32);
   }
 
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
@@ -163,7 +163,8 @@ class ConvKernel : public OpKernel {
   void run_float(const float* x, float* y, float* scratch) const {
     const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
     const std::int64_t Mt = Mg_ * G_, OW = w_.OW;
-    float* cols = scratch;
+    float* pad = scratch;
+    float* cols = scratch + round_up(padded_floats());
     for (std::int64_t s0 = 0; s0 < N_; s0 += chunk_) {
       const std::int64_t cs = std::min(chunk_, N_ - s0);
       for (int g = 0; g < G_; ++g) {
@@ -171,13 +172,14 @@ class ConvKernel : public OpKernel {
         if (cs == 1) {
           // One sample, in bands of output rows, straight into the NCHW output (ldc = P).
           float* dst = y + (s0 * Mt + static_cast<std::int64_t>(g) * Mg_) * P_;
+          const float* src = direct_ ? nullptr : padded_sample(x, s0, g, pad);
           for (std::int64_t oy0 = 0; oy0 < w_.OH; oy0 += band_) {
             const std::int64_t oy1 = std::min(w_.OH, oy0 + band_), np = (oy1 - oy0) * OW;
             const float* patches = cols;
             if (direct_)
               patches = x + s0 * wl_.in_channels * P_ + oy0 * OW;
             else
-              im2col(x, s0, 1, g, oy0, oy1, cols);
+              im2col(src, oy0, oy1, cols, np);
             gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_);
             for (std::int64_t m = 0; m < Mg_; ++m) {
               float* row = dst + m * P_ + oy0 * OW;
@@ -188,7 +190,7 @@ class ConvKernel : public OpKernel {
           // Several small samples in one product, then scattered to NCHW.
           const std::int64_t np = cs * P_;
           float* ybuf = cols + K_ * np;
-          im2col(x, s0, cs, g, 0, w_.OH, cols);
+          for (std::int64_t s = 0; s < cs; ++s) im2col(padded_sample(x, s0 + s, g, pad), 0, w_.OH, cols + s * P_, np);
           gemm_t(Wg, cols, np, np, ybuf, np);
           for (std::int64_t s = 0; s < cs; ++s)
             for (std::int64_t m = 0; m < Mg_; ++m)
@@ -213,7 +215,9 @@ class ConvKernel : public OpKernel {
         if (direct_)
           patches = x + s0 * wl_.in_channels * P_;
         else
-          im2col(x, s0, cs, g, 0, w_.OH, cols);
+          for (std::int64_t s = 0; s < cs; ++s)
+            im2col(padded_sample(x, s0 + s, g, ctx.scratch + round_up(std::max(fl_floats(), pr_floats()))), 0, w_.OH,
+                   cols + s * P_, np);
         transpose(patches, K_, np, rows_buf);  // rows (sample, oy, ox) x K
         ctx.provider->matmul(layer_, g, rows_buf, np, ybuf);
         for (std::int64_t s = 0; s < cs; ++s) {
@@ -244,40 +248,51 @@ class ConvKernel : public OpKernel {
       for (std::int64_t p = 0; p < n; ++p) dst[p] = src[p] + b;
     }
   }
-  // Patch matrix (K x cs*rows*OW) of output rows [oy0, oy1): row k = (c, ky, kx), column =
-  // (sample, oy, ox); zeros where the window is in the padding. Plain loops (not
-  // memcpy/fill): the runs are short (OW values).
-  void im2col(const float* x, std::int64_t s0, std::int64_t cs, int g, std::int64_t oy0, std::int64_t oy1,
-              float* cols) const {
+  static std::int64_t round_up(std::int64_t n) { return (n + 15) / 16 * 16; }
+  std::int64_t fl_floats() const { return chunk_ * band_ * w_.OW * (K_ + Mg_); }
+  std::int64_t pr_floats() const { return pchunk_ * P_ * (2 * K_ + Mg_); }
+  bool padded() const { return w_.pt > 0 || w_.pl > 0 || w_.pb > 0 || w_.pr > 0; }
+  std::int64_t Hp() const { return w_.H + w_.pt + w_.pb; }
+  std::int64_t Wp() const { return w_.W + w_.pl + w_.pr; }
+  std::int64_t padded_floats() const { return padded() ? Cg_ * Hp() * Wp() : 0; }
+
+  // The group's channels of sample s, zero-padded (Cg x Hp x Wp) into `pad`; without
+  // padding, the input itself.
+  const float* padded_sample(const float* x, std::int64_t s, int g, float* pad) const {
+    const float* src = x + (s * wl_.in_channels + g * Cg_) * w_.H * w_.W;
+    if (!padded()) return src;
+    const std::int64_t hp = Hp(), wp = Wp(), W = w_.W;
+    for (std::int64_t c = 0; c < Cg_; ++c) {
+      float* d = pad + c * hp * wp;
+      const float* sc = src + c * w_.H * W;
+      for (std::int64_t k = 0; k < w_.pt * wp; ++k) d[k] = 0.0f;
+      for (std::int64_t iy = 0; iy < w_.H; ++iy) {
+        float* row = d + (iy + w_.pt) * wp;
+        for (std::int64_t k = 0; k < w_.pl; ++k) row[k] = 0.0f;
+        for (std::int64_t k = 0; k < W; ++k) row[w_.pl + k] = sc[iy * W + k];
+        for (std::int64_t k = w_.pl + W; k < wp; ++k) row[k] = 0.0f;
+      }
+      for (std::int64_t k = (w_.pt + w_.H) * wp; k < hp * wp; ++k) d[k] = 0.0f;
+    }
+    return pad;
+  }
+
+  // Patch rows of output rows [oy0, oy1) from a padded sample: row k = (c, ky, kx) of
+  // `cols` (leading dim ld) holds columns (oy, ox). No bounds checks: the padding is real.
+  void im2col(const float* src, std::int64_t oy0, std::int64_t oy1, float* cols, std::int64_t ld) const {
     const Window& w = w_;
-    const std::int64_t OW = w.OW, per = (oy1 - oy0) * OW, np = cs * per;
+    const std::int64_t hp = padded() ? Hp() : w.H, wp = padded() ? Wp() : w.W, OW = w.OW;
     for (std::int64_t c = 0; c < Cg_; ++c)
       for (std::int64_t ky = 0; ky < w.kh; ++ky)
         for (std::int64_t kx = 0; kx < w.kw; ++kx) {
-          float* dst_row = cols + ((c * w.kh + ky) * w.kw + kx) * np;
-          // Output columns ox whose input column ix = ox*sw - pl + kx*dw lies inside [0, W).
-          const std::int64_t off = kx * w.dw - w.pl;
-          std::int64_t ox_lo = off >= 0 ? 0 : (-off + w.sw - 1) / w.sw;
-          std::int64_t ox_hi = w.W - off <= 0 ? 0 : (w.W - off + w.sw - 1) / w.sw;
-          ox_lo = std::min(ox_lo, OW);
-          ox_hi = std::clamp(ox_hi, ox_lo, OW);
-          for (std::int64_t s = 0; s < cs; ++s) {
-            const float* src = x + ((s0 + s) * wl_.in_channels + g * Cg_ + c) * w.H * w.W;
-            float* d = dst_row + s * per;
-            for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
-              const std::int64_t iy = oy * w.sh - w.pt + ky * w.dh;
-              if (iy < 0 || iy >= w.H) {
-                for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = 0.0f;
-                continue;
-              }
-              const float* srow = src + iy * w.W + off;
-              for (std::int64_t ox = 0; ox < ox_lo; ++ox) d[ox] = 0.0f;
-              if (w.sw == 1)
-                for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] = srow[ox];
-              else
-                for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] = srow[ox * w.sw];
-              for (std::int64_t ox = ox_hi; ox < OW; ++ox) d[ox] = 0.0f;
-            }
+          float* d = cols + ((c * w.kh + ky) * w.kw + kx) * ld;
+          const float* base = src + c * hp * wp + ky * w.dh * wp + kx * w.dw;
+          for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
+            const float* srow = base + oy * w.sh * wp;
+            if (w.sw == 1)
+              for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox];
+            else
+              for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox * w.sw];
           }
         }
   }

@@ -103,23 +103,49 @@ QuantizedMatmul::QuantizedMatmul(const Model& model, const InputRanges& ranges, 
       Group& G = gs[g];
       G.in = quant::activation_quantizer(ranges[li][g].first, ranges[li][g].second, input_bits);
       G.w.resize(l.M);
+      G.w_scale.resize(l.M);
       G.codes_f.resize(l.K * l.M);
       int wmax = 0;
       for (std::int64_t m = 0; m < l.M; ++m) {
         float max_abs = 0.0f;
         for (std::int64_t k = 0; k < l.K; ++k) max_abs = std::max(max_abs, std::fabs(l.w(g, k, m)));
         G.w[m] = quant::weight_quantizer(max_abs, weight_bits);
+        G.w_scale[m] = G.in.scale * G.w[m].scale;
         wmax = std::max(wmax, G.w[m].hi);
         for (std::int64_t k = 0; k < l.K; ++k)
           G.codes_f[k * l.M + m] = static_cast<float>(G.w[m].quantize(l.w(g, k, m)));
       }
+      // Integer sums are exact in float while |partial sum| < 2^24: products of codes
+      // summed over at most k_block rows. Below 16 rows per block, use double (< 2^53).
       const double in_max = std::max(std::abs(G.in.lo), std::abs(G.in.hi));
-      G.float_exact = static_cast<double>(l.K) * in_max * wmax < 16777216.0;  // 2^24
-      if (!G.float_exact) G.codes_d.assign(G.codes_f.begin(), G.codes_f.end());
+      const double per_row = std::max(1.0, in_max * wmax);
+      G.k_block = static_cast<std::int64_t>(std::floor((16777216.0 - 1.0) / per_row));
+      if (G.k_block < 16) {
+        G.k_block = 0;
+        G.codes_d.assign(G.codes_f.begin(), G.codes_f.end());
+      }
     }
     groups_.push_back(std::move(gs));
   }
 }
+
+namespace {
+
+/// Input codes as floats, equal to quant::Quantizer::quantize (clamp, then round half
+/// to even) but vectorizable: the codes are below 2^22 in magnitude, where adding and
+/// subtracting 1.5 * 2^23 rounds to the nearest integer, ties to even, like rintf.
+void quantize_codes(const quant::Quantizer& q, const float* x, std::int64_t n, float* out) {
+  const float scale = q.scale, lo = static_cast<float>(q.lo), hi = static_cast<float>(q.hi);
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  for (std::int64_t k = 0; k < n; ++k) {
+    float v = x[k] / scale;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    out[k] = (v + kMagic) - kMagic;
+  }
+}
+
+}  // namespace
 
 void QuantizedMatmul::matmul(int layer, int group, const float* X, std::int64_t n, float* Y) {
   const WeightLayer& l = model_.weight_layers()[layer];
@@ -127,27 +153,38 @@ void QuantizedMatmul::matmul(int layer, int group, const float* X, std::int64_t 
   const std::int64_t K = l.K, M = l.M;
   if (n == 0) return;
   // Scratch per thread, grown on demand (no allocation once warm).
-  thread_local std::vector<float> xf;
+  thread_local std::vector<float> xf, yf;
   thread_local std::vector<double> xd, yd;
-  const float sx = G.in.scale;
-  if (G.float_exact) {
-    if (xf.size() < static_cast<std::size_t>(n * K)) xf.resize(n * K);
-    for (std::int64_t k = 0; k < n * K; ++k) xf[k] = static_cast<float>(G.in.quantize(X[k]));
+  if (xf.size() < static_cast<std::size_t>(n * K)) xf.resize(n * K);
+  quantize_codes(G.in, X, n * K, xf.data());
+  if (G.k_block >= K) {  // one exact float product
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(M),
                 static_cast<int>(K), 1.0f, xf.data(), static_cast<int>(K), G.codes_f.data(), static_cast<int>(M), 0.0f,
                 Y, static_cast<int>(M));
     for (std::int64_t r = 0; r < n; ++r)
-      for (std::int64_t m = 0; m < M; ++m) Y[r * M + m] *= sx * G.w[m].scale;
+      for (std::int64_t m = 0; m < M; ++m) Y[r * M + m] *= G.w_scale[m];
     return;
   }
-  if (xd.size() < static_cast<std::size_t>(n * K)) xd.resize(n * K);
   if (yd.size() < static_cast<std::size_t>(n * M)) yd.resize(n * M);
-  for (std::int64_t k = 0; k < n * K; ++k) xd[k] = static_cast<double>(G.in.quantize(X[k]));
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(M), static_cast<int>(K),
-              1.0, xd.data(), static_cast<int>(K), G.codes_d.data(), static_cast<int>(M), 0.0, yd.data(),
-              static_cast<int>(M));
+  if (G.k_block > 0) {  // exact float products over blocks of rows, summed in double
+    if (yf.size() < static_cast<std::size_t>(n * M)) yf.resize(n * M);
+    std::fill(yd.begin(), yd.begin() + n * M, 0.0);
+    for (std::int64_t k0 = 0; k0 < K; k0 += G.k_block) {
+      const std::int64_t kb = std::min(G.k_block, K - k0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(M),
+                  static_cast<int>(kb), 1.0f, xf.data() + k0, static_cast<int>(K), G.codes_f.data() + k0 * M,
+                  static_cast<int>(M), 0.0f, yf.data(), static_cast<int>(M));
+      for (std::int64_t k = 0; k < n * M; ++k) yd[k] += yf[k];
+    }
+  } else {  // wide codes: double products (exact below 2^53)
+    if (xd.size() < static_cast<std::size_t>(n * K)) xd.resize(n * K);
+    for (std::int64_t k = 0; k < n * K; ++k) xd[k] = xf[k];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(M),
+                static_cast<int>(K), 1.0, xd.data(), static_cast<int>(K), G.codes_d.data(), static_cast<int>(M), 0.0,
+                yd.data(), static_cast<int>(M));
+  }
   for (std::int64_t r = 0; r < n; ++r)
-    for (std::int64_t m = 0; m < M; ++m) Y[r * M + m] = static_cast<float>(yd[r * M + m]) * (sx * G.w[m].scale);
+    for (std::int64_t m = 0; m < M; ++m) Y[r * M + m] = static_cast<float>(yd[r * M + m]) * G.w_scale[m];
 }
 
 }  // namespace xbarmc::model

@@ -90,7 +90,8 @@ TEST_P(ReferenceModel, FullTestSetAccuracyMatchesCardAndQuantizedIsClose) {
       << GetParam() << ": quantized " << qa.top1 << " vs float " << fa.top1 << " correct of " << n;
 }
 
-INSTANTIATE_TEST_SUITE_P(FashionMnist, ReferenceModel, ::testing::Values("lenet5", "vgg", "resnet20", "vit"));
+INSTANTIATE_TEST_SUITE_P(FashionMnist, ReferenceModel, ::testing::Values("lenet5", "vgg", "resnet20", "vit"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace xbarmc

@@ -63,7 +63,10 @@ TEST(OpsQuant, HandWorkedEightBitProduct) {
 // Quantized products equal an int64 reference for a small K (float path, sums < 2^24)
 // and a large K (double path).
 TEST(OpsQuant, IntegerSumsAreExactOnBothPaths) {
-  for (int K : {40, 3000}) {
+  // K = 40: one float product; 3000: float products over blocks of rows summed in double;
+  // 16-bit weights and inputs: double products.
+  for (int K : {40, 3000, 300}) {
+    const int bits = K == 300 ? 16 : 8;
     std::mt19937 rng(K);
     std::normal_distribution<float> nd;
     const int M = 5, n = 7;
@@ -76,7 +79,7 @@ TEST(OpsQuant, IntegerSumsAreExactOnBothPaths) {
     b.output("y");
     const auto m = b.build();
     const auto ranges = model::calibrate_input_ranges(m, x.data(), n, 1);
-    model::QuantizedMatmul q(m, ranges, 8, 8);
+    model::QuantizedMatmul q(m, ranges, bits, bits);
     std::vector<float> e;
     for (int r = 0; r < n; ++r)
       for (int j = 0; j < M; ++j) {
@@ -84,12 +87,36 @@ TEST(OpsQuant, IntegerSumsAreExactOnBothPaths) {
         for (int k = 0; k < K; ++k)
           acc += static_cast<std::int64_t>(q.input_quantizer(0, 0).quantize(x[r * K + k])) *
                  q.weight_quantizer(0, 0, j).quantize(w[k * M + j]);
-        e.push_back(static_cast<float>(acc) * (q.input_quantizer(0, 0).scale * q.weight_quantizer(0, 0, j).scale));
+        e.push_back(static_cast<float>(static_cast<double>(acc)) *
+                    (q.input_quantizer(0, 0).scale * q.weight_quantizer(0, 0, j).scale));
       }
     // Exact sums, then one float rounding of the product with the scales: relative 1e-6.
     const auto y = run_model(m, x, n, &q);
     ASSERT_EQ(y.size(), e.size());
     for (std::size_t k = 0; k < y.size(); ++k) EXPECT_NEAR(y[k], e[k], 1e-6 * std::fabs(e[k]) + 1e-12) << "K=" << K;
+    // Input codes at and around the rounding ties equal the shared quantizer's.
+    const auto& qi = q.input_quantizer(0, 0);
+    std::vector<float> ties;
+    for (int c = -5; c <= 5; ++c)
+      for (float d : {-0.5f, 0.5f, 0.49999997f, 0.50000006f}) ties.push_back((c + d) * qi.scale);
+    OnnxBuilder one({-1, K});
+    std::vector<float> unit(static_cast<std::size_t>(K) * M, 0.0f);
+    unit[0] = 1.0f;  // y[0] = code(x[0]) * code(1) * s_x * s_w
+    one.init("w", {K, M}, unit);
+    one.node("MatMul", {"x", "w"}, {"y"});
+    one.output("y");
+    const auto m1 = one.build();
+    model::QuantizedMatmul q1(m1, ranges, bits, bits);
+    const auto& qi1 = q1.input_quantizer(0, 0);
+    for (float t : ties) {
+      std::vector<float> xin(K, 0.0f);
+      xin[0] = t;
+      const float got = run_model(m1, xin, 1, &q1)[0];
+      const auto& qw = q1.weight_quantizer(0, 0, 0);
+      const float want =
+          static_cast<float>(static_cast<std::int64_t>(qi1.quantize(t)) * qw.quantize(1.0f)) * (qi1.scale * qw.scale);
+      EXPECT_EQ(got, want) << "x = " << t;
+    }
   }
 }
 

@@ -19,6 +19,7 @@ namespace xbarmc::model {
 void use_single_threaded_blas();
 
 /// Runs one model; one executor per thread (it owns its buffers), reusable across calls.
+/// It refers to the model's weight layers: keep the Model alive and in place while it runs.
 class Executor {
  public:
   /// `max_batch`: samples per plan; run() splits larger requests.

@@ -42,7 +42,8 @@ class QuantizedMatmul : public MatmulProvider {
     std::vector<quant::Quantizer> w;  ///< per output column
     std::vector<float> codes_f;       ///< K x M weight codes (float path)
     std::vector<double> codes_d;      ///< K x M weight codes (double path)
-    bool float_exact = false;         ///< every partial sum fits float's 24-bit mantissa
+    std::vector<float> w_scale;       ///< per output column: s_x * s_w,m
+    std::int64_t k_block = 0;         ///< rows per exact float product (partial sums < 2^24); 0: double path
   };
   const Model& model_;
   std::vector<std::vector<Group>> groups_;
