@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-program-options-dev googletest libgtest-dev libbenchmark-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libopenblas-dev libeigen3-dev libsuitesparse-dev
   ngspice dataset-fashion-mnist
   python3 python3-numpy python3-matplotlib
