@@ -13,6 +13,8 @@ namespace xbarmc::app {
 
 namespace {
 
+std::string g_command_line;
+
 std::string top_help() {
   std::string s = fmt::format(
       "xbarmc: Monte Carlo reliability simulator for DNN inference on memristive crossbars\n\n"
@@ -55,7 +57,14 @@ int dispatch(const std::vector<std::string>& args) {
 
 }  // namespace
 
+const std::string& invoked_command_line() { return g_command_line; }
+
 int run_cli(const std::vector<std::string>& args) {
+  g_command_line = "xbarmc";
+  for (const auto& a : args) {
+    const bool quote = a.find_first_of(" \t\"'$") != std::string::npos || a.empty();
+    g_command_line += " " + (quote ? "'" + a + "'" : a);
+  }
   try {
     return dispatch(args);
   } catch (const Error& e) {

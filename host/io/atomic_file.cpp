@@ -21,6 +21,7 @@ namespace {
 std::string reason(int err) {
   if (err == ENOSPC) return "no space left on the device; free some space or write elsewhere";
   if (err == EDQUOT) return "disk quota exceeded";
+  if (err == EFBIG) return "file too large for the file-size limit (ulimit -f)";
   if (err == EACCES || err == EPERM) return "permission denied";
   if (err == ENOENT) return "the directory does not exist";
   return std::strerror(err);

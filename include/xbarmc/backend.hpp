@@ -15,6 +15,12 @@
 
 namespace xbarmc {
 
+namespace montecarlo {
+class Study;
+struct RunControl;
+struct TrialRecord;
+}  // namespace montecarlo
+
 enum class BackendKind { cpu, cuda };
 
 /// A GPU as the CUDA runtime reports it.
@@ -53,6 +59,11 @@ class Backend {
   /// Fills out[((t - trial_first) * element_count + e) * 4 + w] with word w of the
   /// Philox block at (seed, purpose, t, layer, tile, e).
   virtual void draw_raw(const RawDrawRequest& request, std::uint32_t* out) = 0;
+  /// Runs trials [first, first + count) of every arm of `study` (one chip instance
+  /// each, on all the study's images) and appends one record per trial and arm.
+  /// Records depend only on (seed, trial, arm), never on how the work is split.
+  virtual void run_trials(const montecarlo::Study& study, std::uint32_t first, std::uint32_t count,
+                          const montecarlo::RunControl& control, std::vector<montecarlo::TrialRecord>& out) = 0;
 };
 
 /// How to choose a backend.

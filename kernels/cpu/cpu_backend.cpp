@@ -4,6 +4,7 @@
 
 #include "xbarmc/backend.hpp"
 #include "xbarmc/errors.hpp"
+#include "xbarmc/montecarlo/trials.hpp"
 #include "xbarmc/rng/counter.hpp"
 
 namespace xbarmc {
@@ -31,6 +32,13 @@ class CpuBackend final : public Backend {
       const rng::Block b = rng::draw_block(r.seed, r.purpose, r.trial_first + t, r.layer, r.tile, e);
       for (int w = 0; w < 4; ++w) out[i * 4 + w] = b.v[w];
     }
+  }
+
+  void run_trials(const montecarlo::Study& study, std::uint32_t first, std::uint32_t count,
+                  const montecarlo::RunControl& control, std::vector<montecarlo::TrialRecord>& out) override {
+    montecarlo::RunControl c = control;
+    if (c.threads == 0) c.threads = threads_;
+    montecarlo::run_trials_cpu(study, first, count, c, out);
   }
 
  private:

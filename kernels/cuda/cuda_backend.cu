@@ -48,6 +48,11 @@ class CudaBackend final : public Backend {
   std::string name() const override { return "cuda"; }
   std::string device() const override { return fmt::format("{} (GPU {})", name_, gpu_); }
 
+  void run_trials(const montecarlo::Study&, std::uint32_t, std::uint32_t, const montecarlo::RunControl&,
+                  std::vector<montecarlo::TrialRecord>&) override {
+    throw Unsupported("the CUDA trial runner is not built yet; use --backend cpu");
+  }
+
   void draw_raw(const RawDrawRequest& r, std::uint32_t* out) override {
     const std::size_t n = static_cast<std::size_t>(r.trial_count) * r.element_count;
     if (n == 0) return;

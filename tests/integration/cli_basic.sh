@@ -3,23 +3,7 @@
 # Usage: cli_basic.sh PATH/TO/xbarmc
 set -u
 X="$1"
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-expect() {  # expect CODE PATTERN -- command...
-  local code="$1" pattern="$2"
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    echo "FAIL: '$*' exited $rc, expected $code"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/out" "$tmp/err"; then
-    echo "FAIL: '$*' output lacks /$pattern/"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  echo "ok: $* -> $rc"
-}
+source "$(dirname "$0")/common.sh"
 
 expect 0 '^xbarmc [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}|unknown)' -- "$X" --version
 expect 0 'GPUs seen' -- "$X" info
@@ -32,7 +16,7 @@ expect 2 'Commands:' -- "$X"
 printf 'trials = 10\nno_such_key = 3\n' >"$tmp/bad.ini"
 expect 2 "unknown key 'no_such_key'" -- "$X" run --config "$tmp/bad.ini"
 printf 'trials = 0\n' >"$tmp/bad2.ini"
-expect 2 'trials: must be >= 1' -- "$X" run --config "$tmp/bad2.ini"
+expect 2 'trials: must be between 1 and' -- "$X" run --config "$tmp/bad2.ini"
 expect 1 'cannot open the config file' -- "$X" run --config "$tmp/missing.ini"
 expect 2 "backend: 'tpu' is not allowed" -- "$X" run --backend tpu
 exit $fail

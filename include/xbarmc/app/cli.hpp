@@ -25,4 +25,7 @@ const std::vector<Command>& commands();
 /// or config error, 3 margin check failed, 4 margin undecided).
 int run_cli(const std::vector<std::string>& args);
 
+/// The command line of the current run_cli() call ("xbarmc run --model ..."), for provenance.
+const std::string& invoked_command_line();
+
 }  // namespace xbarmc::app

@@ -1,0 +1,512 @@
+// The CUDA crossbar: chip instances and the fused crossbar layer (see crossbar_cuda.cuh).
+// The arithmetic after the analog product mirrors kernels/cpu/crossbar.cpp operation
+// for operation (same ADC functions, the same accumulation order in double), so a
+// layer's outputs equal the CPU's bit for bit whenever the ADC codes agree; codes can
+// differ only where a column signal lies within float rounding of a code boundary.
+
+#include <cuda_fp16.h>
+#include <mma.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "crossbar_cuda.cuh"
+#include "xbarmc/cuda/check.cuh"
+#include "xbarmc/errors.hpp"
+#include "xbarmc/physics/adc.hpp"
+#include "xbarmc/physics/ir_drop.hpp"
+
+namespace xbarmc::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kArows = 128;  // A rows (vector reads) per chunk: 8 warps x 16
+constexpr int kMaxVec = 32;  // vectors per chunk at most (bounds the output accumulators)
+constexpr int kPadH = 8;     // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
+constexpr int kPadF = 4;     // float padding per shared row (WMMA ldm % 4 == 0)
+
+int round16(int x) { return (x + 15) / 16 * 16; }
+
+// ---------------------------------------------------------------------------
+// Chip instances
+// ---------------------------------------------------------------------------
+
+struct InstantiateParams {
+  physics::CellModel cell;
+  physics::Wires wires;
+  bool static_ir;
+  int rows, cols, tiles, rows_p, cols_p;
+  const std::uint8_t* level;
+  const std::uint8_t* verified;
+  std::uint64_t seed;
+  std::uint32_t trial0, layer;
+  int trials;
+  __half* hi;
+  __half* lo;
+  unsigned long long* stuck;
+};
+
+__global__ void instantiate_kernel(InstantiateParams p) {
+  const std::int64_t per_tile = static_cast<std::int64_t>(p.rows) * p.cols;
+  const std::int64_t per_chip = per_tile * p.tiles;
+  const std::int64_t total = per_chip * p.trials;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const int t = static_cast<int>(i / per_chip);
+    const std::int64_t rem = i - t * per_chip;
+    const int tile = static_cast<int>(rem / per_tile);
+    const auto e = static_cast<std::uint32_t>(rem - tile * per_tile);
+    const int r = static_cast<int>(e / p.cols), c = static_cast<int>(e % p.cols);
+    const std::int64_t li = tile * per_tile + e;
+    physics::CellFault f;
+    double g = physics::sample_cell(p.cell, p.seed, p.trial0 + t, p.layer, static_cast<std::uint32_t>(tile), e,
+                                    p.level[li], p.verified != nullptr && p.verified[li] != 0, &f);
+    if (f != physics::CellFault::none) atomicAdd(&p.stuck[2 * t + (f == physics::CellFault::stuck_on)], 1ull);
+    if (r >= p.rows_p || c >= p.cols_p) continue;
+    if (p.static_ir) g = physics::static_transfer(g, physics::series_resistance(p.wires, p.rows, r, c));
+    const float lf = static_cast<float>(physics::effective_level(p.cell, g));
+    const __half h = __float2half_rn(lf);
+    const std::int64_t o = (static_cast<std::int64_t>(t) * p.tiles + tile) * p.rows_p * p.cols_p +
+                           static_cast<std::int64_t>(r) * p.cols_p + c;
+    p.hi[o] = h;
+    p.lo[o] = __float2half_rn(lf - __half2float(h));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The fused crossbar layer
+// ---------------------------------------------------------------------------
+
+struct LayerParams {
+  int rows_p, cols_p, tiles, n_row_tiles, n_col_tiles, max_logical;
+  const std::int32_t* row_of;
+  const float* adc_step;
+  const float* adc_inv;
+  const std::int32_t* ct_count;
+  const std::int32_t* ct_logical;
+  const std::int32_t* ct_start;
+  const std::int32_t* ct_cols;
+  const double* ct_weight;
+  const float* weight_scale;
+  int adc_bits, weight_offset;
+  bool float_acc;  // the CPU's choice of phase accumulator (see phase_sum_bound there)
+  int phases, steps, dac_bits, reads, vec;
+  quant::Quantizer xq;
+  LayerGeometry geo;
+  int group;
+  const __half* hi;
+  const __half* lo;
+  std::int64_t vectors_per_trial, chunks_per_trial, items, items_per_block;
+  std::int64_t samples_per_trial;
+  std::int64_t in_stride, out_stride;  // floats per sample
+  const float* in;
+  float* out;
+  const float* bias;
+  bool relu;
+};
+
+__device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos,
+                                              std::int32_t k) {
+  const LayerGeometry& g = p.geo;
+  const float* x = p.in + sample * p.in_stride;
+  if (g.conv) {
+    const std::int64_t kx = k % g.kw, ky = (k / g.kw) % g.kh, c = k / (g.kw * g.kh);
+    const std::int64_t oy = pos / g.OW, ox = pos % g.OW;
+    const std::int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
+    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) return 0.0f;
+    const std::int64_t ch = static_cast<std::int64_t>(p.group) * (g.C / g.groups) + c;
+    return x[(ch * g.H + iy) * g.W + ix];
+  }
+  if (g.transposed_input) return x[(static_cast<std::int64_t>(p.group) * g.K + k) * g.positions + pos];
+  return x[pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + k];
+}
+
+__device__ __forceinline__ float* output_at(const LayerParams& p, std::int64_t sample, std::int64_t pos,
+                                            std::int64_t m_global) {
+  const LayerGeometry& g = p.geo;
+  float* y = p.out + sample * p.out_stride;
+  if (g.conv || g.transposed_input) return y + m_global * g.positions + pos;
+  return y + pos * (g.M * g.groups) + m_global;
+}
+
+__global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
+  using namespace nvcuda;
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int ldb = p.cols_p + kPadH, lda = p.rows_p + kPadH, ldc = p.cols_p + kPadF;
+  __half* Bh = reinterpret_cast<__half*>(smem);
+  __half* Bl = Bh + p.rows_p * ldb;
+  __half* A = Bl + p.rows_p * ldb;
+  float* C = reinterpret_cast<float*>(A + kArows * lda);
+  double* Y = reinterpret_cast<double*>(C + kArows * ldc);                   // [vec][max_logical]
+  long long* Q = reinterpret_cast<long long*>(Y + kMaxVec * p.max_logical);  // [vec] sum of codes (offset mode)
+
+  const int tid = threadIdx.x, warp = tid / 32;
+  const std::int64_t first = blockIdx.x * p.items_per_block;
+  const std::int64_t last = p.items < first + p.items_per_block ? p.items : first + p.items_per_block;
+  std::int64_t loaded_b = -1;  // (trial, tile) whose B is in shared memory
+
+  for (std::int64_t item = first; item < last; ++item) {
+    const std::int64_t ch = item % p.chunks_per_trial;
+    const int ct = static_cast<int>((item / p.chunks_per_trial) % p.n_col_tiles);
+    const int t = static_cast<int>(item / (p.chunks_per_trial * p.n_col_tiles));
+    const std::int64_t v0 = ch * p.vec;
+    const std::int64_t left = p.vectors_per_trial - v0;
+    const int nv = static_cast<int>(left < p.vec ? left : p.vec);
+    const int mt = p.ct_count[ct];
+    for (int i = tid; i < kMaxVec * p.max_logical; i += kThreads) Y[i] = 0.0;
+    for (int i = tid; i < kMaxVec; i += kThreads) Q[i] = 0;
+
+    for (int rt = 0; rt < p.n_row_tiles; ++rt) {
+      const int tile = rt * p.n_col_tiles + ct;
+      __syncthreads();  // the previous round's readers of A, B and C are done
+      // B: the tile's effective levels for trial t.
+      const std::int64_t key = static_cast<std::int64_t>(t) * p.tiles + tile;
+      if (key != loaded_b) {
+        const __half* gh = p.hi + key * p.rows_p * p.cols_p;
+        const __half* gl = p.lo + key * p.rows_p * p.cols_p;
+        for (int i = tid; i < p.rows_p * p.cols_p; i += kThreads) {
+          const int r = i / p.cols_p, c = i % p.cols_p;
+          Bh[r * ldb + c] = gh[i];
+          Bl[r * ldb + c] = gl[i];
+        }
+        loaded_b = key;
+      }
+      // A: per vector and row, the input code, split into the reads' DAC codes.
+      const std::int32_t* row_of = p.row_of + static_cast<std::int64_t>(tile) * p.rows_p;
+      for (int i = tid; i < kArows * p.rows_p; i += kThreads) {
+        const int a = i / p.rows_p, r = i % p.rows_p;
+        if (a >= nv * p.reads) A[a * lda + r] = __float2half_rn(0.0f);
+      }
+      for (int i = tid; i < nv * p.rows_p; i += kThreads) {
+        const int v = i / p.rows_p, r = i % p.rows_p;
+        const std::int32_t k = row_of[r];
+        int q = 0;
+        if (k >= 0) {
+          const std::int64_t vg = v0 + v;
+          const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
+          q = p.xq.quantize(gather_input(p, sample, vg % p.geo.positions, k));
+          if (p.weight_offset != 0 && q != 0)
+            atomicAdd(reinterpret_cast<unsigned long long*>(&Q[v]),
+                      static_cast<unsigned long long>(static_cast<long long>(q)));
+        }
+        for (int ph = 0; ph < p.phases; ++ph) {
+          const std::uint32_t mag = physics::phase_magnitude(q, ph);
+          for (int s = 0; s < p.steps; ++s) {
+            const std::uint32_t d = physics::dac_code(mag, s, p.dac_bits);
+            A[(v * p.reads + ph * p.steps + s) * lda + r] = __float2half_rn(static_cast<float>(d));
+          }
+        }
+      }
+      __syncthreads();
+      // C = A x (Bh + Bl): warp w computes rows [16w, 16w + 16).
+      {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[8];
+#pragma unroll
+        for (int n = 0; n < 8; ++n) wmma::fill_fragment(acc[n], 0.0f);
+        const int ncf = p.cols_p / 16;
+        if (warp * 16 < nv * p.reads) {
+          for (int kk = 0; kk < p.rows_p; kk += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+            wmma::load_matrix_sync(fa, A + warp * 16 * lda + kk, lda);
+#pragma unroll
+            for (int n = 0; n < 8; ++n) {
+              if (n < ncf) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+                wmma::load_matrix_sync(fb, Bh + kk * ldb + n * 16, ldb);
+                wmma::mma_sync(acc[n], fa, fb, acc[n]);
+                wmma::load_matrix_sync(fb, Bl + kk * ldb + n * 16, ldb);
+                wmma::mma_sync(acc[n], fa, fb, acc[n]);
+              }
+            }
+          }
+        }
+#pragma unroll
+        for (int n = 0; n < 8; ++n)
+          if (n < ncf) wmma::store_matrix_sync(C + warp * 16 * ldc + n * 16, acc[n], ldc, wmma::mem_row_major);
+      }
+      __syncthreads();
+      // ADC and shift-add: thread per (vector, logical column of this column tile), its
+      // physical columns in ascending order, exactly as the CPU accumulates them.
+      const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (p.max_logical + 1);
+      const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
+      const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+      const float* step_of = p.adc_step + static_cast<std::int64_t>(tile) * p.cols_p;
+      const float* inv_of = p.adc_inv + static_cast<std::int64_t>(tile) * p.cols_p;
+      for (int i = tid; i < nv * mt; i += kThreads) {
+        const int v = i / mt, j = i % mt;
+        double y = Y[v * p.max_logical + j];
+        for (int e = start[j]; e < start[j + 1]; ++e) {
+          const int c = cols[e];
+          const float step = step_of[c], inv = inv_of[c];
+          double column = 0.0;
+          for (int ph = 0; ph < p.phases; ++ph) {
+            const float* s = C + (v * p.reads + ph * p.steps) * ldc + c;
+            double pd = 0.0;
+            float pf = 0.0f;
+            for (int st = 0; st < p.steps; ++st) {
+              const float out = physics::adc_output(s[st * ldc], inv, p.adc_bits);
+              const double w = physics::step_weight(ph, st, p.dac_bits);
+              if (p.float_acc) {
+                pf += static_cast<float>(w) * out;
+              } else {
+                pd += w * static_cast<double>(out);
+              }
+            }
+            column += (p.float_acc ? static_cast<double>(pf) : pd) * step;
+          }
+          y += wcol[e] * column;
+        }
+        Y[v * p.max_logical + j] = y;
+      }
+    }
+    __syncthreads();
+    // Offset, scale, bias, ReLU; write the layer output.
+    const std::int32_t* logical = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
+    for (int i = tid; i < nv * mt; i += kThreads) {
+      const int v = i / mt, j = i % mt;
+      const std::int32_t m = logical[j];
+      double acc = Y[v * p.max_logical + j];
+      if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
+      float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
+      const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
+      if (p.bias) y += p.bias[mg];
+      if (p.relu) y = y > 0.0f ? y : 0.0f;
+      const std::int64_t vg = v0 + v;
+      const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
+      *output_at(p, sample, vg % p.geo.positions, mg) = y;
+    }
+  }
+}
+
+std::size_t layer_smem_bytes(int rows_p, int cols_p, int max_logical) {
+  return sizeof(__half) * (2 * rows_p * (cols_p + kPadH) + kArows * (rows_p + kPadH)) +
+         sizeof(float) * kArows * (cols_p + kPadF) + sizeof(double) * kMaxVec * max_logical +
+         sizeof(long long) * kMaxVec;
+}
+
+// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
+bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan) {
+  const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
+                                     : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
+  double weights = 0.0;
+  for (int step = 0; step < plan.steps; ++step) weights += std::ldexp(1.0, step * plan.dac_bits);
+  return top * weights < 16777216.0;
+}
+
+int multiprocessors() {
+  static int sms = [] {
+    int dev = 0, n = 0;
+    XBARMC_CUDA_CHECK(cudaGetDevice(&dev));
+    XBARMC_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    return n;
+  }();
+  return sms;
+}
+
+}  // namespace
+
+DeviceMatrix upload_matrix(const MappedMatrix& m) {
+  const HardwareConfig& hw = m.hw;
+  DeviceMatrix d;
+  d.hw = hw;
+  d.K = m.K;
+  d.M = m.M;
+  d.tiles = static_cast<int>(m.tiles.size());
+  d.n_row_tiles = m.n_row_tiles;
+  d.n_col_tiles = m.n_col_tiles;
+  d.cell = physics::cell_model(hw);
+  d.weight_offset = hw.weight_offset();
+  int rows_used = 1, cols_used = 1;
+  for (const auto& t : m.tiles) {
+    for (int r = 0; r < hw.rows; ++r)
+      if (t.row_of[r] >= 0) rows_used = std::max(rows_used, r + 1);
+    for (int c = 0; c < hw.cols; ++c)
+      if (t.col_role[c].logical >= 0) cols_used = std::max(cols_used, c + 1);
+  }
+  d.rows_p = std::min(round16(rows_used), round16(hw.rows));
+  d.cols_p = std::min(round16(cols_used), round16(hw.cols));
+  if (d.cols_p > 128 || d.rows_p > 128) {
+    throw Unsupported(
+        fmt::format("the CUDA backend reads at most 128 rows and 128 columns of a tile; this layer "
+                    "uses {} x {} (use --backend cpu or smaller rows/cols)",
+                    rows_used, cols_used));
+  }
+  const int rp = d.rows_p, cp = d.cols_p;
+  std::vector<std::int32_t> row_of(static_cast<std::size_t>(d.tiles) * rp, -1);
+  std::vector<float> step(static_cast<std::size_t>(d.tiles) * cp, 1.0f), inv(step.size(), 1.0f);
+  std::vector<std::uint8_t> level, verified;
+  bool any_verified = false;
+  for (const auto& t : m.tiles) any_verified |= !t.write_verify.empty();
+  for (int ti = 0; ti < d.tiles; ++ti) {
+    const TileMap& t = m.tiles[ti];
+    for (int r = 0; r < std::min(rp, hw.rows); ++r) row_of[static_cast<std::size_t>(ti) * rp + r] = t.row_of[r];
+    for (int c = 0; c < std::min(cp, hw.cols); ++c) {
+      const float s = physics::adc_step(t.adc_full_scale[c], hw.adc_bits);
+      step[static_cast<std::size_t>(ti) * cp + c] = s;
+      inv[static_cast<std::size_t>(ti) * cp + c] = physics::adc_inverse_step(s);
+    }
+    level.insert(level.end(), t.level.begin(), t.level.end());
+    if (any_verified) {
+      if (t.write_verify.empty()) {
+        verified.insert(verified.end(), t.level.size(), 0);
+      } else {
+        verified.insert(verified.end(), t.write_verify.begin(), t.write_verify.end());
+      }
+    }
+  }
+  // Column tiles: their logical columns and, per logical column, its physical columns
+  // in ascending order with their digital weights. Every row tile of a column tile must
+  // hold the same column layout (true of every strategy that permutes rows only).
+  int max_logical = 1;
+  std::vector<std::vector<std::int32_t>> logical_of(d.n_col_tiles);
+  for (int ct = 0; ct < d.n_col_tiles; ++ct) {
+    const TileMap& t0 = m.tiles[ct];
+    for (int rt = 1; rt < d.n_row_tiles; ++rt) {
+      const TileMap& t = m.tiles[static_cast<std::size_t>(rt) * d.n_col_tiles + ct];
+      for (int c = 0; c < hw.cols; ++c) {
+        if (t.col_role[c].logical != t0.col_role[c].logical || t.col_role[c].slice != t0.col_role[c].slice ||
+            t.col_role[c].sign != t0.col_role[c].sign) {
+          throw Unsupported(
+              "the CUDA backend needs every row tile of a column tile to hold the same columns; "
+              "use --backend cpu for this mapping");
+        }
+      }
+    }
+    for (int c = 0; c < hw.cols; ++c) {
+      const std::int32_t l = t0.col_role[c].logical;
+      if (l >= 0 && std::find(logical_of[ct].begin(), logical_of[ct].end(), l) == logical_of[ct].end())
+        logical_of[ct].push_back(l);
+    }
+    max_logical = std::max<int>(max_logical, static_cast<int>(logical_of[ct].size()));
+  }
+  d.max_logical = max_logical;
+  std::vector<std::int32_t> count(d.n_col_tiles), logical(static_cast<std::size_t>(d.n_col_tiles) * max_logical, -1),
+      start(static_cast<std::size_t>(d.n_col_tiles) * (max_logical + 1), 0),
+      cols(static_cast<std::size_t>(d.n_col_tiles) * cp, 0);
+  std::vector<double> weight(cols.size(), 0.0);
+  for (int ct = 0; ct < d.n_col_tiles; ++ct) {
+    const TileMap& t0 = m.tiles[ct];
+    count[ct] = static_cast<std::int32_t>(logical_of[ct].size());
+    int e = 0;
+    for (int j = 0; j < count[ct]; ++j) {
+      logical[static_cast<std::size_t>(ct) * max_logical + j] = logical_of[ct][j];
+      start[static_cast<std::size_t>(ct) * (max_logical + 1) + j] = e;
+      for (int c = 0; c < std::min(cp, hw.cols); ++c) {
+        const ColumnRole& role = t0.col_role[c];
+        if (role.logical != logical_of[ct][j]) continue;
+        cols[static_cast<std::size_t>(ct) * cp + e] = c;
+        weight[static_cast<std::size_t>(ct) * cp + e] = role.sign * std::ldexp(1.0, role.slice * hw.bits_per_cell);
+        ++e;
+      }
+    }
+    for (int j = count[ct]; j <= max_logical; ++j) start[static_cast<std::size_t>(ct) * (max_logical + 1) + j] = e;
+  }
+  d.row_of = DeviceBuffer<std::int32_t>::from_host(row_of);
+  d.adc_step = DeviceBuffer<float>::from_host(step);
+  d.adc_inv = DeviceBuffer<float>::from_host(inv);
+  d.ct_count = DeviceBuffer<std::int32_t>::from_host(count);
+  d.ct_logical = DeviceBuffer<std::int32_t>::from_host(logical);
+  d.ct_start = DeviceBuffer<std::int32_t>::from_host(start);
+  d.ct_cols = DeviceBuffer<std::int32_t>::from_host(cols);
+  d.ct_weight = DeviceBuffer<double>::from_host(weight);
+  d.level = DeviceBuffer<std::uint8_t>::from_host(level);
+  if (any_verified) d.verified = DeviceBuffer<std::uint8_t>::from_host(verified);
+  d.weight_scale = DeviceBuffer<float>::from_host(m.weight_scale);
+  return d;
+}
+
+void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
+                       std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
+                       cudaStream_t stream) {
+  if (m.hw.ir_drop == IrDrop::iterative || m.hw.ir_drop == IrDrop::exact) {
+    throw Unsupported(fmt::format("ir_drop {}: the CUDA backend models IR drop none and static; use --backend cpu",
+                                  to_string(m.hw.ir_drop)));
+  }
+  InstantiateParams p;
+  p.cell = m.cell;
+  p.wires = physics::Wires{m.hw.r_wire, m.hw.r_driver, m.hw.r_sense};
+  p.static_ir = m.hw.ir_drop == IrDrop::static_resistance;
+  p.rows = m.hw.rows;
+  p.cols = m.hw.cols;
+  p.tiles = m.tiles;
+  p.rows_p = m.rows_p;
+  p.cols_p = m.cols_p;
+  p.level = m.level.data();
+  p.verified = m.verified.size() ? m.verified.data() : nullptr;
+  p.seed = seed;
+  p.trial0 = trial0;
+  p.layer = layer_id;
+  p.trials = trials;
+  p.hi = leff_hi;
+  p.lo = leff_lo;
+  p.stuck = stuck;
+  // Padding of the read region beyond the tile (rows_p > rows cannot happen; cols
+  // likewise) stays whatever it was: rows_p/cols_p never exceed the tile.
+  const std::int64_t total = m.cells_per_chip() * trials;
+  const int grid = static_cast<int>(std::min<std::int64_t>((total + 255) / 256, 32ll * multiprocessors()));
+  instantiate_kernel<<<std::max(grid, 1), 256, 0, stream>>>(p);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+  const DeviceMatrix& m = *l.m;
+  const HardwareConfig& hw = m.hw;
+  if (hw.read_noise > 0) {
+    throw Unsupported("read_noise > 0: the CUDA backend does not model read noise yet; use --backend cpu");
+  }
+  const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
+  LayerParams p{};
+  p.rows_p = m.rows_p;
+  p.cols_p = m.cols_p;
+  p.tiles = m.tiles;
+  p.n_row_tiles = m.n_row_tiles;
+  p.n_col_tiles = m.n_col_tiles;
+  p.max_logical = m.max_logical;
+  p.row_of = m.row_of.data();
+  p.adc_step = m.adc_step.data();
+  p.adc_inv = m.adc_inv.data();
+  p.ct_count = m.ct_count.data();
+  p.ct_logical = m.ct_logical.data();
+  p.ct_start = m.ct_start.data();
+  p.ct_cols = m.ct_cols.data();
+  p.ct_weight = m.ct_weight.data();
+  p.weight_scale = m.weight_scale.data();
+  p.adc_bits = hw.adc_bits;
+  p.weight_offset = m.weight_offset;
+  p.float_acc = cpu_uses_float_acc(hw, plan);
+  p.phases = plan.phases;
+  p.steps = plan.steps;
+  p.dac_bits = plan.dac_bits;
+  p.reads = plan.phases * plan.steps;
+  if (p.reads > kArows) throw Unsupported("more than 128 reads per input vector");
+  p.vec = std::min(kMaxVec, kArows / p.reads);
+  p.xq = l.xq;
+  p.geo = l.geo;
+  p.group = l.group;
+  p.hi = l.leff_hi;
+  p.lo = l.leff_lo;
+  p.samples_per_trial = l.samples_per_trial;
+  p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
+  p.chunks_per_trial = (p.vectors_per_trial + p.vec - 1) / p.vec;
+  p.items = p.chunks_per_trial * m.n_col_tiles * l.trials;
+  const LayerGeometry& g = l.geo;
+  p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
+  p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;
+  p.in = l.in;
+  p.out = l.out;
+  p.bias = l.bias;
+  p.relu = l.relu;
+  const std::int64_t blocks_wanted = 4ll * multiprocessors();
+  p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
+  const int grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
+  const std::size_t smem = layer_smem_bytes(m.rows_p, m.cols_p, m.max_logical);
+  XBARMC_CUDA_CHECK(
+      cudaFuncSetAttribute(crossbar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  crossbar_kernel<<<grid, kThreads, smem, stream>>>(p);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace xbarmc::cuda

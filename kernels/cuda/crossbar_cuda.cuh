@@ -1,0 +1,91 @@
+#pragma once
+// Device-side crossbar layers: the tile data of a mapped matrix on the GPU, chip
+// instances drawn in a kernel with the same per-cell functions as the CPU
+// (physics/cell.hpp), and the fused crossbar product: im2col gather, input
+// quantization, DAC reads as a tensor-core product of 0/1 (or DAC-code) planes with
+// the effective levels (fp16 hi + lo parts, fp32 accumulation, ~2^-22 relative),
+// ADC, shift-add over steps, phases, slices and signs, row tiles, scaling, bias and
+// the fused ReLU, in one kernel per layer and batch.
+
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "xbarmc/cuda/device_buffer.cuh"
+#include "xbarmc/hardware.hpp"
+#include "xbarmc/mapping/mapped_matrix.hpp"
+#include "xbarmc/physics/cell.hpp"
+#include "xbarmc/physics/dac.hpp"
+#include "xbarmc/quant.hpp"
+
+namespace xbarmc::cuda {
+
+/// How a weight layer's input vectors are gathered from its input activation and
+/// where its outputs go. Vectors are (sample, position); K and M are per group.
+struct LayerGeometry {
+  bool conv = false;
+  std::int64_t K = 0, M = 0;
+  int groups = 1;
+  // conv: input C x H x W per sample, output (groups * M) x OH x OW
+  std::int64_t C = 0, H = 0, W = 0, OH = 1, OW = 1;
+  std::int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  // dense: input sample = positions x (groups*K) row-major, output positions x (groups*M)
+  std::int64_t positions = 1;     ///< vectors per sample (OH*OW for conv; tokens for a 3-D MatMul)
+  bool transposed_input = false;  ///< constant-first MatMul: vector p of a sample is column p of X (K x positions)
+};
+
+/// A mapped matrix (one weight layer group of one arm) on the device.
+struct DeviceMatrix {
+  HardwareConfig hw;
+  std::int64_t K = 0, M = 0;
+  int tiles = 0, n_row_tiles = 0, n_col_tiles = 0;
+  int rows_p = 0, cols_p = 0;  ///< used extents padded to 16 (the part of a tile that is read)
+  int max_logical = 0;         ///< most logical columns in one column tile
+  physics::CellModel cell;
+  int weight_offset = 0;
+  DeviceBuffer<std::int32_t> row_of;      ///< [tiles][rows_p] logical input or -1
+  DeviceBuffer<float> adc_step;           ///< [tiles][cols_p]
+  DeviceBuffer<float> adc_inv;            ///< [tiles][cols_p]
+  DeviceBuffer<std::int32_t> ct_count;    ///< [n_col_tiles] logical columns of the column tile
+  DeviceBuffer<std::int32_t> ct_logical;  ///< [n_col_tiles][max_logical] global logical column
+  DeviceBuffer<std::int32_t> ct_start;    ///< [n_col_tiles][max_logical + 1] CSR into ct_cols
+  DeviceBuffer<std::int32_t> ct_cols;     ///< [n_col_tiles][cols_p] physical columns, ascending per logical
+  DeviceBuffer<double> ct_weight;         ///< same layout: sign * 2^(slice * bpc)
+  DeviceBuffer<std::uint8_t> level;       ///< [tiles][rows][cols]
+  DeviceBuffer<std::uint8_t> verified;    ///< [tiles][rows][cols] or empty
+  DeviceBuffer<float> weight_scale;       ///< [M]
+  std::int64_t cells_per_chip() const { return static_cast<std::int64_t>(tiles) * hw.rows * hw.cols; }
+  std::int64_t leff_per_chip() const { return static_cast<std::int64_t>(tiles) * rows_p * cols_p; }
+};
+
+/// Uploads a mapped matrix. Throws Unsupported for what the GPU path does not model
+/// (tiles of one column tile holding different logical columns).
+DeviceMatrix upload_matrix(const MappedMatrix& m);
+
+/// Chip instances of `trials` consecutive trials [trial0, ...): effective levels as fp16
+/// hi/lo parts, [trial][tile][rows_p][cols_p]; stuck counts added to stuck[2 * t] (off)
+/// and stuck[2 * t + 1] (on). Supports IR drop none and static.
+void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
+                       std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
+                       cudaStream_t stream);
+
+/// One crossbar layer for a batch of trials x samples: reads `in` (trials * samples
+/// per trial, each the layer's input), writes `out` (bias added, ReLU when asked).
+struct CrossbarLaunch {
+  const DeviceMatrix* m = nullptr;
+  LayerGeometry geo;
+  int group = 0;
+  quant::Quantizer xq;
+  const __half* leff_hi = nullptr;  ///< this matrix's chips for the batch's trials
+  const __half* leff_lo = nullptr;
+  int trials = 1;
+  std::int64_t samples_per_trial = 1;
+  const float* in = nullptr;
+  float* out = nullptr;
+  const float* bias = nullptr;  ///< groups * M, or null
+  bool relu = false;
+};
+void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);
+
+}  // namespace xbarmc::cuda
