@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -144,6 +145,9 @@ int run_run(const config::ParsedCommand& cmd) {
   // The resolved, rerunnable configuration: every key, the arms as sections, and
   // the trials actually run.
   config::Settings resolved = s;
+  for (const char* key : {"model", "data", "labels"}) {
+    if (resolved.has(key)) resolved.set(key, std::filesystem::absolute(s.get_text(key)).string(), s.source(key));
+  }
   if (until_decided) {
     resolved.set("trials", std::to_string(done_to), "until_decided");
     resolved.set("until_decided", "false", "until_decided");

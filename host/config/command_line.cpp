@@ -1,6 +1,7 @@
 #include "xbarmc/config/command_line.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -124,11 +125,17 @@ ParsedCommand parse_command(const CommandSpec& spec, const std::vector<std::stri
       if (!def || !def->in_config) {
         throw InvalidConfig(fmt::format("{}: unknown key '{}' for 'xbarmc {}'; {}", source, e.key, spec.name, where));
       }
+      // A relative path in a config file is relative to the file, not to where xbarmc runs.
+      std::string value = e.value;
+      if (def->kind == Kind::path && !value.empty() && value.front() != '/') {
+        const auto dir = std::filesystem::path(doc.path).parent_path();
+        if (!dir.empty()) value = (dir / value).lexically_normal().string();
+      }
       if (def->repeatable) {
         if (cleared.insert(def->name).second) result.settings.clear(def->name);
-        result.settings.append(def->name, e.value, source);
+        result.settings.append(def->name, value, source);
       } else {
-        result.settings.set(def->name, e.value, source);
+        result.settings.set(def->name, value, source);
       }
     }
     for (std::size_t i = 1; i < doc.sections.size(); ++i) {

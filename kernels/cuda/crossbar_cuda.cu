@@ -24,7 +24,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kArows = 128;  // A rows (vector reads) per chunk: 8 warps x 16
-constexpr int kMaxVec = 32;  // vectors per chunk at most (bounds the output accumulators)
+constexpr int kMaxVec = 16;  // vectors per chunk at most (bounds the output accumulators)
 constexpr int kPadH = 8;     // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
 constexpr int kPadF = 4;     // float padding per shared row (WMMA ldm % 4 == 0)
 
@@ -106,6 +106,8 @@ struct LayerParams {
   float* out;
   const float* bias;
   bool relu;
+  const float* weights;  // K x M float weights of the group (the error reference)
+  double* item_err;      // per item {err, ref}
 };
 
 __device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos,
@@ -142,6 +144,9 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
   float* C = reinterpret_cast<float*>(A + kArows * lda);
   double* Y = reinterpret_cast<double*>(C + kArows * ldc);                   // [vec][max_logical]
   long long* Q = reinterpret_cast<long long*>(Y + kMaxVec * p.max_logical);  // [vec] sum of codes (offset mode)
+  double* red = reinterpret_cast<double*>(Q + kMaxVec);                      // [2][warps] block reduction
+  float* X = reinterpret_cast<float*>(red + 2 * (kThreads / 32));            // [vec][rows_p] float inputs
+  float* R = X + kMaxVec * p.rows_p;                                         // [vec][max_logical] float products
 
   const int tid = threadIdx.x, warp = tid / 32;
   const std::int64_t first = blockIdx.x * p.items_per_block;
@@ -156,7 +161,10 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
     const std::int64_t left = p.vectors_per_trial - v0;
     const int nv = static_cast<int>(left < p.vec ? left : p.vec);
     const int mt = p.ct_count[ct];
-    for (int i = tid; i < kMaxVec * p.max_logical; i += kThreads) Y[i] = 0.0;
+    for (int i = tid; i < kMaxVec * p.max_logical; i += kThreads) {
+      Y[i] = 0.0;
+      R[i] = 0.0f;
+    }
     for (int i = tid; i < kMaxVec; i += kThreads) Q[i] = 0;
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
@@ -184,10 +192,12 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
         const int v = i / p.rows_p, r = i % p.rows_p;
         const std::int32_t k = row_of[r];
         int q = 0;
+        float xf = 0.0f;
         if (k >= 0) {
           const std::int64_t vg = v0 + v;
           const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
-          q = p.xq.quantize(gather_input(p, sample, vg % p.geo.positions, k));
+          xf = gather_input(p, sample, vg % p.geo.positions, k);
+          q = p.xq.quantize(xf);
           if (p.weight_offset != 0 && q != 0)
             atomicAdd(reinterpret_cast<unsigned long long*>(&Q[v]),
                       static_cast<unsigned long long>(static_cast<long long>(q)));
@@ -235,8 +245,18 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
       const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
       const float* step_of = p.adc_step + static_cast<std::int64_t>(tile) * p.cols_p;
       const float* inv_of = p.adc_inv + static_cast<std::int64_t>(tile) * p.cols_p;
+      const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
       for (int i = tid; i < nv * mt; i += kThreads) {
         const int v = i / mt, j = i % mt;
+        // The exact float product of this row tile's inputs, in row order (as the CPU's reference).
+        float ref = R[v * p.max_logical + j];
+        const std::int32_t m = logical_j[j];
+        for (int r = 0; r < p.rows_p; ++r) {
+          const std::int32_t k = row_of[r];
+          const float xv = X[v * p.rows_p + r];
+          if (k >= 0 && xv != 0.0f) ref += xv * p.weights[static_cast<std::int64_t>(k) * p.geo.M + m];
+        }
+        R[v * p.max_logical + j] = ref;
         double y = Y[v * p.max_logical + j];
         for (int e = start[j]; e < start[j + 1]; ++e) {
           const int c = cols[e];
@@ -265,12 +285,16 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
     __syncthreads();
     // Offset, scale, bias, ReLU; write the layer output.
     const std::int32_t* logical = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
+    double e_sum = 0.0, r_sum = 0.0;
     for (int i = tid; i < nv * mt; i += kThreads) {
       const int v = i / mt, j = i % mt;
       const std::int32_t m = logical[j];
       double acc = Y[v * p.max_logical + j];
       if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
       float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
+      const double ref = R[v * p.max_logical + j];
+      e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
+      r_sum += ref * ref;
       const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
       if (p.bias) y += p.bias[mg];
       if (p.relu) y = y > 0.0f ? y : 0.0f;
@@ -278,7 +302,39 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
       const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
       *output_at(p, sample, vg % p.geo.positions, mg) = y;
     }
+    // Block sums of the item's error terms (a fixed tree: the same result on every run).
+    for (int o = 16; o > 0; o /= 2) {
+      e_sum += __shfl_xor_sync(0xffffffffu, e_sum, o);
+      r_sum += __shfl_xor_sync(0xffffffffu, r_sum, o);
+    }
+    if (tid % 32 == 0) {
+      red[warp] = e_sum;
+      red[kThreads / 32 + warp] = r_sum;
+    }
+    __syncthreads();
+    if (tid == 0) {
+      double e = 0.0, r = 0.0;
+      for (int w = 0; w < kThreads / 32; ++w) {
+        e += red[w];
+        r += red[kThreads / 32 + w];
+      }
+      p.item_err[2 * item] = e;
+      p.item_err[2 * item + 1] = r;
+    }
   }
+}
+
+// Per trial: the items' error sums in item order (deterministic), added to errors[2 t].
+__global__ void item_error_kernel(const double* item_err, std::int64_t items_per_trial, int trials, double* errors) {
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= trials) return;
+  double e = 0.0, r = 0.0;
+  for (std::int64_t i = 0; i < items_per_trial; ++i) {
+    e += item_err[2 * (t * items_per_trial + i)];
+    r += item_err[2 * (t * items_per_trial + i) + 1];
+  }
+  errors[2 * t] += e;
+  errors[2 * t + 1] += r;
 }
 
 std::size_t layer_smem_bytes(int rows_p, int cols_p, int max_logical) {
@@ -422,8 +478,10 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
                        std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
                        cudaStream_t stream) {
   if (m.hw.ir_drop == IrDrop::iterative || m.hw.ir_drop == IrDrop::exact) {
-    throw Unsupported(fmt::format("ir_drop {}: the CUDA backend models IR drop none and static; use --backend cpu",
-                                  to_string(m.hw.ir_drop)));
+    throw Unsupported(
+        fmt::format("ir_drop {}: chip instances with nodal IR-drop solves are drawn on the host "
+                    "(TrialRunner); instantiate_chips models IR drop none and static",
+                    to_string(m.hw.ir_drop)));
   }
   InstantiateParams p;
   p.cell = m.cell;
@@ -449,6 +507,14 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
   const int grid = static_cast<int>(std::min<std::int64_t>((total + 255) / 256, 32ll * multiprocessors()));
   instantiate_kernel<<<std::max(grid, 1), 256, 0, stream>>>(p);
   XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+std::int64_t crossbar_items(const CrossbarLaunch& l) {
+  const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
+  const int reads = plan.phases * plan.steps;
+  const int vec = std::max(1, std::min(kMaxVec, kArows / reads));
+  const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
+  return (vectors + vec - 1) / vec * l.m->n_col_tiles * l.trials;
 }
 
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
@@ -499,13 +565,18 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.out = l.out;
   p.bias = l.bias;
   p.relu = l.relu;
+  p.weights = l.weights;
   const std::int64_t blocks_wanted = 4ll * multiprocessors();
   p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
   const int grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   const std::size_t smem = layer_smem_bytes(m.rows_p, m.cols_p, m.max_logical);
   XBARMC_CUDA_CHECK(
       cudaFuncSetAttribute(crossbar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  p.item_err = l.scratch;
   crossbar_kernel<<<grid, kThreads, smem, stream>>>(p);
+  XBARMC_CUDA_CHECK_LAUNCH();
+  item_error_kernel<<<(l.trials + 127) / 128, 128, 0, stream>>>(p.item_err, p.chunks_per_trial * m.n_col_tiles,
+                                                                l.trials, l.errors);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

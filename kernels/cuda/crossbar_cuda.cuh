@@ -85,7 +85,14 @@ struct CrossbarLaunch {
   float* out = nullptr;
   const float* bias = nullptr;  ///< groups * M, or null
   bool relu = false;
+  /// The layer error against the exact float product: `weights` (K x M, the group's float
+  /// weights) and per trial {sum (y - y_float)^2, sum y_float^2} added to errors[2 t].
+  const float* weights = nullptr;
+  double* errors = nullptr;
+  double* scratch = nullptr;  ///< 2 * crossbar_items(*this) doubles
 };
+/// Work items of a launch (the size of its error scratch, in pairs).
+std::int64_t crossbar_items(const CrossbarLaunch& l);
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);
 
 }  // namespace xbarmc::cuda

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "trials_cuda.cuh"
 #include "xbarmc/backend.hpp"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/cuda/device_buffer.cuh"
@@ -40,7 +41,10 @@ class CudaBackend final : public Backend {
     sms_ = prop.multiProcessorCount;
     XBARMC_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
-  ~CudaBackend() override { cudaStreamDestroy(stream_); }
+  ~CudaBackend() override {
+    runner_.reset();
+    cudaStreamDestroy(stream_);
+  }
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
 
@@ -48,9 +52,11 @@ class CudaBackend final : public Backend {
   std::string name() const override { return "cuda"; }
   std::string device() const override { return fmt::format("{} (GPU {})", name_, gpu_); }
 
-  void run_trials(const montecarlo::Study&, std::uint32_t, std::uint32_t, const montecarlo::RunControl&,
-                  std::vector<montecarlo::TrialRecord>&) override {
-    throw Unsupported("the CUDA trial runner is not built yet; use --backend cpu");
+  void run_trials(const montecarlo::Study& study, std::uint32_t first, std::uint32_t count,
+                  const montecarlo::RunControl& control, std::vector<montecarlo::TrialRecord>& out) override {
+    XBARMC_CUDA_CHECK(cudaSetDevice(gpu_));
+    if (!runner_) runner_ = std::make_unique<TrialRunner>(stream_);
+    runner_->run(study, first, count, control, out);
   }
 
   void draw_raw(const RawDrawRequest& r, std::uint32_t* out) override {
@@ -69,6 +75,7 @@ class CudaBackend final : public Backend {
   std::string name_;
   int sms_ = 1;
   cudaStream_t stream_ = nullptr;
+  std::unique_ptr<TrialRunner> runner_;
 };
 
 }  // namespace

@@ -4,23 +4,7 @@
 # Usage: tile_cli.sh PATH/TO/xbarmc
 set -u
 X="$1"
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-expect() {  # expect CODE PATTERN -- command...
-  local code="$1" pattern="$2"
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    echo "FAIL: '$*' exited $rc, expected $code"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/out" "$tmp/err"; then
-    echo "FAIL: '$*' output lacks /$pattern/"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  echo "ok: $* -> $rc"
-}
+source "$(dirname "$0")/common.sh"
 
 expect 0 'Usage: xbarmc tile --rows R' -- "$X" tile --help
 expect 0 'r-wire' -- "$X" tile --help

@@ -103,6 +103,17 @@ TEST(ConfigFile, FlagsOverrideTheFileWhichOverridesDefaults) {
   std::remove(path.c_str());
 }
 
+TEST(ConfigFile, RelativePathsAreRelativeToTheFile) {
+  CommandSpec spec = demo_spec();
+  spec.schema.add(KeyDef("model", Kind::path, "", "a file", "Study"));
+  const std::string path = write_temp("model = models/m.onnx\n");
+  auto p = parse_command(spec, {"--config", path});
+  EXPECT_EQ(p.settings.get_text("model"), "/tmp/models/m.onnx");
+  auto q = parse_command(spec, {"--config", path, "--model", "rel/x.onnx"});
+  EXPECT_EQ(q.settings.get_text("model"), "rel/x.onnx");  // flags stay relative to the working directory
+  std::remove(path.c_str());
+}
+
 TEST(ConfigFile, UnknownKeyAndSectionAreNamed) {
   auto spec = demo_spec();
   const std::string path = write_temp("adc_bits = 5\nbogus_key = 1\n");

@@ -1,0 +1,78 @@
+#pragma once
+// The digital operators of a network on the GPU (everything but the weight layers,
+// which are crossbar layers): elementwise with broadcasting, pooling, reductions,
+// softmax, layer normalization, data movement and activation-by-activation
+// products. Float32 throughout, like the CPU executor.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace xbarmc::cuda::ops {
+
+using Shape = std::vector<std::int64_t>;
+
+constexpr int max_rank = 6;
+
+/// Unary operators (float in, float out).
+enum class Unary {
+  relu,
+  leaky_relu,
+  sigmoid,
+  tanh_,
+  erf_,
+  sqrt_,
+  exp_,
+  log_,
+  neg,
+  abs_,
+  reciprocal,
+  clip,
+  gelu,
+  identity
+};
+/// Binary operators with ONNX (numpy) broadcasting.
+enum class Binary { add, sub, mul, div, pow_, max_, min_ };
+
+void unary(Unary op, const float* x, float* y, std::int64_t n, float alpha, float lo, float hi, cudaStream_t s);
+void binary(Binary op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy,
+            cudaStream_t s);
+/// y (shape sy) = x broadcast (Expand).
+void expand(const float* x, const Shape& sx, float* y, const Shape& sy, cudaStream_t s);
+void transpose(const float* x, const Shape& sx, const std::vector<std::int64_t>& perm, float* y, cudaStream_t s);
+/// Gather along `axis` with int64 indices (device memory, negatives wrap).
+void gather(const float* x, const Shape& sx, int axis, const std::int64_t* idx, std::int64_t nidx, float* y,
+            cudaStream_t s);
+/// Copies x (shape sx) into y (shape sy) at offset `offset` along `axis` (one Concat input).
+void concat_part(const float* x, const Shape& sx, int axis, std::int64_t offset, float* y, const Shape& sy,
+                 cudaStream_t s);
+/// y[i] = x[start + i * step] per dimension (Slice, normalized).
+void slice(const float* x, const Shape& sx, const std::vector<std::int64_t>& start,
+           const std::vector<std::int64_t>& step, float* y, const Shape& sy, cudaStream_t s);
+/// 2-D max or average pooling on N x C x H x W.
+struct Pool {
+  std::int64_t N, C, H, W, OH, OW, kh, kw, sh, sw, pt, pl, dh = 1, dw = 1;
+  bool max = true;
+  bool count_include_pad = false;
+};
+void pool2d(const Pool& p, const float* x, float* y, cudaStream_t s);
+/// Mean over the inner `inner` values of each of `outer` rows (GlobalAveragePool, ReduceMean
+/// over trailing axes after a transpose).
+void mean_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s);
+/// Reduce-mean over axis pattern [outer, red, inner] -> [outer, inner].
+void reduce_mean(const float* x, std::int64_t outer, std::int64_t red, std::int64_t inner, float* y, cudaStream_t s);
+/// Softmax over the middle axis of [outer, dim, inner].
+void softmax(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, float* y, cudaStream_t s);
+/// Layer normalization of rows of length `cols`, scale and bias (length cols, bias may be null).
+void layer_norm(const float* x, std::int64_t rows, std::int64_t cols, const float* scale, const float* bias, float eps,
+                float* y, cudaStream_t s);
+/// Inference batch normalization on [N, C, inner]: y = x * a[c] + b[c].
+void channel_affine(const float* x, std::int64_t N, std::int64_t C, std::int64_t inner, const float* a, const float* b,
+                    float* y, cudaStream_t s);
+/// Batched product of activations: A [batch..., n, k] x B [batch..., k, m] with broadcast
+/// batch dims (sa, sb padded to the output's rank).
+void matmul(const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy,
+            cudaStream_t s);
+
+}  // namespace xbarmc::cuda::ops

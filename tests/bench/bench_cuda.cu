@@ -1,0 +1,209 @@
+// GPU benchmark (issue #6): trial-images/s of each bundled model at default hardware on
+// the CUDA backend and the CPU backend of the same machine; the crossbar stage's cell-MAC
+// rate against cuBLAS GEMMs of the same shapes (FP32 and FP16 tensor cores), measured in
+// this run; chip instantiation against the device-to-device copy bandwidth.
+//   xbarmc_bench_cuda [SOURCE_DIR] [DATA_DIR]
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../../kernels/cuda/crossbar_cuda.cuh"
+#include "xbarmc/backend.hpp"
+#include "xbarmc/config/settings.hpp"
+#include "xbarmc/cuda/check.cuh"
+#include "xbarmc/cuda/device_buffer.cuh"
+#include "xbarmc/mapping/mapped_matrix.hpp"
+#include "xbarmc/montecarlo/run_keys.hpp"
+#include "xbarmc/montecarlo/study.hpp"
+#include "xbarmc/montecarlo/trials.hpp"
+
+using namespace xbarmc;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
+
+struct Timer {
+  cudaEvent_t a, b;
+  Timer() {
+    XBARMC_CUDA_CHECK(cudaEventCreate(&a));
+    XBARMC_CUDA_CHECK(cudaEventCreate(&b));
+  }
+  ~Timer() {
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+  template <typename F>
+  double median_ms(F&& f, int reps) {
+    std::vector<float> t;
+    f();  // warm-up
+    for (int i = 0; i < reps; ++i) {
+      XBARMC_CUDA_CHECK(cudaEventRecord(a));
+      f();
+      XBARMC_CUDA_CHECK(cudaEventRecord(b));
+      XBARMC_CUDA_CHECK(cudaEventSynchronize(b));
+      float ms = 0;
+      XBARMC_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+      t.push_back(ms);
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  }
+};
+
+void model_rates(const std::string& src, const std::string& data) {
+  std::printf("\n%-10s %8s %8s %14s %14s %9s\n", "model", "images", "trials", "GPU trial-img/s", "CPU trial-img/s",
+              "speedup");
+  for (const char* name : {"lenet5", "vgg", "resnet20", "vit"}) {
+    const std::string path = src + "/experiments/models/" + name + ".onnx";
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+      std::fclose(f);
+    } else {
+      std::printf("%-10s (not found)\n", name);
+      continue;
+    }
+    static const config::Schema schema = montecarlo::run_schema();
+    config::Settings s(schema);
+    s.set("model", path, "bench");
+    s.set("data", data, "bench");
+    s.set("images", "1000", "bench");
+    s.set("calib_images", "64", "bench");
+    montecarlo::Study study(s, {{"base", {}, "bench"}}, 0, false);
+    auto gpu = cuda::make_backend(0);
+    auto cpu = make_cpu_backend(0);
+    montecarlo::RunControl c;
+    std::vector<montecarlo::TrialRecord> out;
+    const std::uint32_t gpu_trials = std::string(name) == "lenet5" ? 256 : 64;
+    gpu->run_trials(study, 0, gpu_trials, c, out);  // warm-up: uploads, plans, allocations
+    out.clear();
+    auto t0 = clk::now();
+    gpu->run_trials(study, 0, gpu_trials, c, out);
+    const double tg = seconds_since(t0);
+    out.clear();
+    t0 = clk::now();
+    cpu->run_trials(study, 0, 2, c, out);
+    const double tc = seconds_since(t0);
+    const double rg = gpu_trials * 1000.0 / tg, rc = 2 * 1000.0 / tc;
+    std::printf("%-10s %8d %8u %14.0f %14.0f %8.1fx\n", name, 1000, gpu_trials, rg, rc, rg / rc);
+  }
+}
+
+void crossbar_vs_gemm() {
+  // A dense 1024 x 128 layer at default hardware: 8 row tiles x 8 column tiles of 128 x 128,
+  // 8-bit unsigned bit-serial inputs (8 reads), 2-bit cells, differential (8 columns per weight).
+  HardwareConfig hw;
+  const std::int64_t K = 1024, M = 128, n = 4096;
+  const int trials = 8;
+  std::vector<float> W(K * M), X(trials * n * K);
+  for (std::size_t i = 0; i < W.size(); ++i) W[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+  for (std::size_t i = 0; i < X.size(); ++i) X[i] = static_cast<float>((i * 40503u) % 1000) / 1000.0f;
+  const MappedMatrix mm = map_naive(W.data(), K, M, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::DeviceBuffer<__half> hi(dm.leff_per_chip() * trials), lo(dm.leff_per_chip() * trials);
+  cuda::DeviceBuffer<unsigned long long> stuck(2 * trials);
+  auto d_x = cuda::DeviceBuffer<float>::from_host(X);
+  auto d_w = cuda::DeviceBuffer<float>::from_host(W);
+  cuda::DeviceBuffer<float> d_y(trials * n * M);
+  cuda::DeviceBuffer<double> d_err(2 * trials);
+  Timer timer;
+  const double inst_ms = timer.median_ms(
+      [&] { cuda::instantiate_chips(dm, 1, 0, trials, 0, hi.data(), lo.data(), stuck.data(), nullptr); }, 5);
+  cuda::CrossbarLaunch l;
+  l.m = &dm;
+  l.geo.K = K;
+  l.geo.M = M;
+  l.xq = quant::activation_quantizer(0.0f, 1.0f, hw.input_bits);
+  l.leff_hi = hi.data();
+  l.leff_lo = lo.data();
+  l.trials = trials;
+  l.samples_per_trial = n;
+  l.in = d_x.data();
+  l.out = d_y.data();
+  l.weights = d_w.data();
+  l.errors = d_err.data();
+  cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
+  l.scratch = scratch.data();
+  const double xb_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  const double reads = 8, cell_macs = trials * n * reads * static_cast<double>(K) * (M * 8);
+
+  // The same products as GEMMs: (trials * n * reads) x K times K x (M * 8).
+  const int gm = static_cast<int>(trials * n * reads), gk = static_cast<int>(K), gn = static_cast<int>(M * 8);
+  cublasHandle_t h;
+  XBARMC_CUDA_CHECK(cublasCreate(&h));
+  cuda::DeviceBuffer<float> A(static_cast<std::size_t>(gm) * gk), B(static_cast<std::size_t>(gk) * gn),
+      C(static_cast<std::size_t>(gm) * gn);
+  cuda::DeviceBuffer<__half> Ah(A.size()), Bh(B.size());
+  XBARMC_CUDA_CHECK(cudaMemset(A.data(), 0x3c, A.bytes()));
+  XBARMC_CUDA_CHECK(cudaMemset(B.data(), 0x3c, B.bytes()));
+  XBARMC_CUDA_CHECK(cudaMemset(Ah.data(), 0x3c, Ah.bytes()));
+  XBARMC_CUDA_CHECK(cudaMemset(Bh.data(), 0x3c, Bh.bytes()));
+  const float one = 1.0f, zero = 0.0f;
+  const double sgemm_ms = timer.median_ms(
+      [&] {
+        XBARMC_CUDA_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, gn, gm, gk, &one, B.data(), gn, A.data(), gk, &zero,
+                                      C.data(), gn));
+      },
+      5);
+  const double hgemm_ms = timer.median_ms(
+      [&] {
+        XBARMC_CUDA_CHECK(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, gn, gm, gk, &one, Bh.data(), CUDA_R_16F, gn,
+                                       Ah.data(), CUDA_R_16F, gk, &zero, C.data(), CUDA_R_32F, gn, CUBLAS_COMPUTE_32F,
+                                       CUBLAS_GEMM_DEFAULT));
+      },
+      5);
+  cublasDestroy(h);
+  const double xb_rate = cell_macs / (xb_ms * 1e-3), s_rate = cell_macs / (sgemm_ms * 1e-3),
+               h_rate = cell_macs / (hgemm_ms * 1e-3);
+  std::printf("\ncrossbar stage, dense 1024x128 layer, %d trials x %lld vectors, 8 reads, 64 tiles:\n", trials,
+              static_cast<long long>(n));
+  std::printf("  crossbar kernel   %8.3f ms  %8.2f T cell-MAC/s\n", xb_ms, xb_rate / 1e12);
+  std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f\n", sgemm_ms, s_rate / 1e12,
+              xb_rate / s_rate);
+  std::printf(
+      "  cuBLAS FP16 GEMM  %8.3f ms  %8.2f T MAC/s   crossbar / FP16 GEMM = %.2f (the crossbar does two FP16 "
+      "products per read: hi + lo)\n",
+      hgemm_ms, h_rate / 1e12, xb_rate / h_rate);
+
+  // Instantiation: 2 x 2-byte writes per read cell, and the copy ceiling.
+  cuda::DeviceBuffer<char> c1(1u << 30), c2(1u << 30);
+  const double copy_ms = timer.median_ms(
+      [&] { XBARMC_CUDA_CHECK(cudaMemcpy(c2.data(), c1.data(), c1.bytes(), cudaMemcpyDeviceToDevice)); }, 5);
+  const double copy_bw = 2.0 * c1.bytes() / (copy_ms * 1e-3);
+  const double cells = static_cast<double>(dm.cells_per_chip()) * trials;
+  const double inst_bw = 4.0 * static_cast<double>(dm.leff_per_chip()) * trials / (inst_ms * 1e-3);
+  std::printf(
+      "\nchip instances: %.0f cells in %.3f ms = %.2f G cells/s (Philox + normal + fault per cell), %.0f GB/s "
+      "written; device copy ceiling %.0f GB/s (read + write)\n",
+      cells, inst_ms, cells / (inst_ms * 1e-3) / 1e9, inst_bw / 1e9, copy_bw / 1e9);
+  const double xb_bytes =
+      4.0 * trials * n * K * dm.n_col_tiles + 4.0 * trials * n * M + 4.0 * dm.leff_per_chip() * trials;
+  std::printf("crossbar stage memory traffic (inputs per column tile + outputs + chips): %.0f GB/s of %.0f GB/s\n",
+              xb_bytes / (xb_ms * 1e-3) / 1e9, copy_bw / 1e9);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (cuda::device_count() == 0) {
+    std::printf("no CUDA device: nothing to measure\n");
+    return 77;
+  }
+  const std::string src = argc > 1 ? argv[1] : XBARMC_SOURCE_DIR;
+  const std::string data = argc > 2 ? argv[2] : "/usr/share/datasets/fashion-mnist";
+  const auto gpus = cuda::devices();
+  std::printf("device: %s, %d SMs, %.0f GiB\n", gpus[0].name.c_str(), gpus[0].multiprocessors,
+              gpus[0].total_bytes / 1073741824.0);
+  try {
+    crossbar_vs_gemm();
+    model_rates(src, data);
+  } catch (const std::exception& e) {
+    std::printf("bench failed: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,143 @@
+// The CUDA crossbar against the CPU backend on the same chips: stuck-cell decisions
+// bitwise, layer outputs equal except where a column signal sits within float rounding
+// of an ADC code boundary (counted and bounded), for several hardware variants.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "../../kernels/cuda/crossbar_cuda.cuh"
+#include "xbarmc/cuda/check.cuh"
+#include "xbarmc/cuda/device_buffer.cuh"
+#include "xbarmc/physics/crossbar.hpp"
+#include "xbarmc/rng/counter.hpp"
+#include "xbarmc/rng/distributions.hpp"
+
+using namespace xbarmc;
+
+namespace {
+
+std::vector<float> random_values(std::size_t n, std::uint32_t stream, float lo, float hi) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const rng::Block b = rng::draw_block(99, rng::Purpose::test, stream, 0, 0, static_cast<std::uint32_t>(i));
+    v[i] = lo + (hi - lo) * rng::u01f(b.v[0]);
+  }
+  return v;
+}
+
+struct Case {
+  const char* name;
+  HardwareConfig hw;
+  bool signed_inputs;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> c;
+  HardwareConfig d;  // defaults: 8-bit weights, 2-bit cells, differential, 8-bit ADC, sigma 0.05, faults
+  c.push_back({"default", d, false});
+  c.push_back({"signed_inputs", d, true});
+  HardwareConfig s = d;
+  s.ir_drop = IrDrop::static_resistance;
+  s.r_wire = 2.0;
+  c.push_back({"static_ir", s, false});
+  HardwareConfig o = d;
+  o.sign_mode = SignMode::offset;
+  o.bits_per_cell = 4;
+  o.adc_bits = 6;
+  c.push_back({"offset_4bit_cells", o, true});
+  HardwareConfig dac = d;
+  dac.dac_bits = 2;
+  dac.variation = Variation::normal;
+  dac.sigma = 0.02;
+  c.push_back({"dac2_normal", dac, false});
+  HardwareConfig ideal = d;
+  ideal.sigma = 0;
+  ideal.p_stuck_off = ideal.p_stuck_on = 0;
+  ideal.adc_bits = 0;
+  c.push_back({"ideal", ideal, true});
+  return c;
+}
+
+}  // namespace
+
+class CrossbarCuda : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
+  const Case cs = cases()[GetParam()];
+  const std::int64_t K = 300, M = 40, n = 96;  // 3 row tiles, 2 column tiles; shapes that do not divide the tile
+  const int trials = 3;
+  const std::uint64_t seed = 7;
+  const std::uint32_t layer = 5;
+  const auto W = random_values(K * M, 1, -1.0f, 1.0f);
+  const auto X = random_values(trials * n * K, 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), K, M, cs.hw);
+  const quant::Quantizer xq = quant::activation_quantizer(cs.signed_inputs ? -1.0f : 0.0f, 1.0f, cs.hw.input_bits);
+
+  // GPU: chips of `trials` trials, then one dense crossbar layer over trials x n vectors.
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::DeviceBuffer<__half> hi(dm.leff_per_chip() * trials), lo(dm.leff_per_chip() * trials);
+  cuda::DeviceBuffer<unsigned long long> stuck(2 * trials);
+  XBARMC_CUDA_CHECK(cudaMemset(stuck.data(), 0, stuck.bytes()));
+  cuda::instantiate_chips(dm, seed, 0, trials, layer, hi.data(), lo.data(), stuck.data(), nullptr);
+  auto d_x = cuda::DeviceBuffer<float>::from_host(X);
+  cuda::DeviceBuffer<float> d_y(trials * n * M);
+  auto d_w = cuda::DeviceBuffer<float>::from_host(W);
+  cuda::DeviceBuffer<double> d_err(2 * trials);
+  XBARMC_CUDA_CHECK(cudaMemset(d_err.data(), 0, d_err.bytes()));
+  cuda::CrossbarLaunch l;
+  l.m = &dm;
+  l.geo.K = K;
+  l.geo.M = M;
+  l.geo.positions = 1;
+  l.xq = xq;
+  l.leff_hi = hi.data();
+  l.leff_lo = lo.data();
+  l.trials = trials;
+  l.samples_per_trial = n;
+  l.in = d_x.data();
+  l.out = d_y.data();
+  l.weights = d_w.data();
+  l.errors = d_err.data();
+  cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
+  l.scratch = scratch.data();
+  cuda::crossbar_layer(l, nullptr);
+  XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto y_gpu = d_y.to_host();
+  const auto stuck_gpu = stuck.to_host();
+
+  // CPU: the same trials.
+  std::int64_t mismatched = 0, total = 0;
+  double scale = 0.0;
+  for (float v : y_gpu) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (int t = 0; t < trials; ++t) {
+    ChipMatrix chip;
+    instantiate(mm, seed, static_cast<std::uint32_t>(t), layer, chip);
+    std::int64_t off = 0, on = 0;
+    for (const auto& ts : chip.tiles) {
+      off += ts.stuck_off;
+      on += ts.stuck_on;
+    }
+    EXPECT_EQ(stuck_gpu[2 * t], static_cast<unsigned long long>(off)) << "trial " << t;
+    EXPECT_EQ(stuck_gpu[2 * t + 1], static_cast<unsigned long long>(on)) << "trial " << t;
+    std::vector<float> y_cpu(n * M);
+    CrossbarWorkspace ws;
+    crossbar_matmul(mm, chip, xq, X.data() + t * n * K, n, y_cpu.data(), ws, seed, static_cast<std::uint32_t>(t), layer,
+                    0);
+    for (std::int64_t i = 0; i < n * M; ++i) {
+      ++total;
+      const double d = std::fabs(static_cast<double>(y_gpu[t * n * M + i]) - y_cpu[i]);
+      if (d > 1e-6 * scale) ++mismatched;
+    }
+  }
+  // A code flips only where a column signal is within ~1e-6 (relative) of a code boundary.
+  std::printf("%s: %lld of %lld outputs differ from the CPU\n", cs.name, static_cast<long long>(mismatched),
+              static_cast<long long>(total));
+  if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
+    EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
+  } else {
+    EXPECT_LE(mismatched, total / 200) << "more than 0.5% of the outputs differ";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Range(0, 6));

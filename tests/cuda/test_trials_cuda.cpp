@@ -1,0 +1,67 @@
+// Whole Monte Carlo trials on the GPU against the CPU backend: LeNet-5 on Fashion-MNIST
+// at default hardware, same seed, same trials.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "xbarmc/backend.hpp"
+#include "xbarmc/config/command_line.hpp"
+#include "xbarmc/montecarlo/run_keys.hpp"
+#include "xbarmc/montecarlo/study.hpp"
+#include "xbarmc/montecarlo/trials.hpp"
+
+using namespace xbarmc;
+
+namespace {
+std::string source_dir() {
+  const char* s = std::getenv("XBARMC_SOURCE_DIR");
+  return s ? s : XBARMC_SOURCE_DIR;
+}
+std::string data_dir() {
+  const char* s = std::getenv("XBARMC_DATA_DIR");
+  return s ? s : "/usr/share/datasets/fashion-mnist";
+}
+}  // namespace
+
+TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
+  static const config::Schema schema = montecarlo::run_schema();
+  config::Settings s(schema);
+  s.set("model", source_dir() + "/experiments/models/lenet5.onnx", "test");
+  s.set("data", data_dir(), "test");
+  s.set("images", "300", "test");
+  s.set("calib_images", "64", "test");
+  const std::vector<montecarlo::ArmSpec> arms = {{"base", {}, "test"},
+                                                 {"static", {{"ir_drop", "static"}}, "test"},
+                                                 {"exact", {{"ir_drop", "exact"}, {"r_wire", "0.5"}}, "test"}};
+  montecarlo::Study study(s, arms, 0, false);
+  montecarlo::RunControl control;
+  std::vector<montecarlo::TrialRecord> cpu, gpu;
+  make_cpu_backend(0)->run_trials(study, 0, 6, control, cpu);
+  cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu);
+  ASSERT_EQ(cpu.size(), gpu.size());
+  int identical = 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    EXPECT_EQ(cpu[i].trial, gpu[i].trial);
+    EXPECT_EQ(cpu[i].arm, gpu[i].arm);
+    EXPECT_EQ(cpu[i].stuck_off, gpu[i].stuck_off) << "trial " << cpu[i].trial;
+    EXPECT_EQ(cpu[i].stuck_on, gpu[i].stuck_on) << "trial " << cpu[i].trial;
+    EXPECT_LE(std::abs(cpu[i].top1 - gpu[i].top1), 1) << "trial " << cpu[i].trial << " arm " << cpu[i].arm;
+    EXPECT_LE(std::abs(cpu[i].top5 - gpu[i].top5), 1) << "trial " << cpu[i].trial << " arm " << cpu[i].arm;
+    identical += cpu[i].top1 == gpu[i].top1;
+    for (std::size_t l = 0; l < cpu[i].layer_rel_rms.size(); ++l) {
+      EXPECT_NEAR(gpu[i].layer_rel_rms[l], cpu[i].layer_rel_rms[l], 1e-3 * cpu[i].layer_rel_rms[l] + 1e-6)
+          << "trial " << cpu[i].trial << " layer " << l;
+    }
+  }
+  std::printf("%d of %zu trial-arms have identical top-1 counts on CPU and GPU\n", identical, cpu.size());
+  // The same on a second call with other batch sizes: GPU results do not depend on them.
+  std::vector<montecarlo::TrialRecord> gpu2;
+  control.trial_batch = 2;
+  cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
+  for (std::size_t i = 0; i < gpu.size(); ++i) {
+    EXPECT_EQ(gpu[i].top1, gpu2[i].top1);
+    EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);
+  }
+}
