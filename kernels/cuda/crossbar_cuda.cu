@@ -23,10 +23,11 @@ namespace xbarmc::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kArows = 128;  // A rows (vector reads) per chunk: 8 warps x 16
-constexpr int kMaxVec = 16;  // vectors per chunk at most (bounds the output accumulators)
-constexpr int kPadH = 8;     // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
-constexpr int kPadF = 4;     // float padding per shared row (WMMA ldm % 4 == 0)
+constexpr int kMaxVec = 64;              // vectors per chunk at most (bounds the per-vector buffers)
+constexpr int kWChunk = 32;              // weight rows staged at a time for the float reference
+constexpr int kSmemBudget = 220 * 1024;  // dynamic shared memory per block (Hopper allows 227 KB)
+constexpr int kPadH = 8;                 // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
+constexpr int kPadF = 4;                 // float padding per shared row (WMMA ldm % 4 == 0)
 
 int round16(int x) { return (x + 15) / 16 * 16; }
 
@@ -80,6 +81,10 @@ __global__ void instantiate_kernel(InstantiateParams p) {
 // The fused crossbar layer
 // ---------------------------------------------------------------------------
 
+struct SmemLayout {
+  int bh, bl, a, c, y, q, red, x, r, col, w, rowk, total;
+};
+
 struct LayerParams {
   int rows_p, cols_p, tiles, n_row_tiles, n_col_tiles, max_logical;
   const std::int32_t* row_of;
@@ -108,6 +113,7 @@ struct LayerParams {
   bool relu;
   const float* weights;  // K x M float weights of the group (the error reference)
   double* item_err;      // per item {err, ref}
+  SmemLayout smem;
 };
 
 __device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos,
@@ -137,16 +143,20 @@ __device__ __forceinline__ float* output_at(const LayerParams& p, std::int64_t s
 __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
   using namespace nvcuda;
   extern __shared__ __align__(128) unsigned char smem[];
+  const SmemLayout& L = p.smem;
   const int ldb = p.cols_p + kPadH, lda = p.rows_p + kPadH, ldc = p.cols_p + kPadF;
-  __half* Bh = reinterpret_cast<__half*>(smem);
-  __half* Bl = Bh + p.rows_p * ldb;
-  __half* A = Bl + p.rows_p * ldb;
-  float* C = reinterpret_cast<float*>(A + kArows * lda);
-  double* Y = reinterpret_cast<double*>(C + kArows * ldc);                   // [vec][max_logical]
-  long long* Q = reinterpret_cast<long long*>(Y + kMaxVec * p.max_logical);  // [vec] sum of codes (offset mode)
-  double* red = reinterpret_cast<double*>(Q + kMaxVec);                      // [2][warps] block reduction
-  float* X = reinterpret_cast<float*>(red + 2 * (kThreads / 32));            // [vec][rows_p] float inputs
-  float* R = X + kMaxVec * p.rows_p;                                         // [vec][max_logical] float products
+  __half* Bh = reinterpret_cast<__half*>(smem + L.bh);                  // [rows_p][ldb] effective levels, hi part
+  __half* Bl = reinterpret_cast<__half*>(smem + L.bl);                  // lo part
+  __half* A = reinterpret_cast<__half*>(smem + L.a);                    // [arows][lda] DAC codes of the reads
+  float* C = reinterpret_cast<float*>(smem + L.c);                      // [arows][ldc] column signals
+  double* Y = reinterpret_cast<double*>(smem + L.y);                    // [vec][max_logical] outputs (integer domain)
+  long long* Q = reinterpret_cast<long long*>(smem + L.q);              // [vec] sum of input codes (offset mode)
+  double* red = reinterpret_cast<double*>(smem + L.red);                // [2][warps] block reduction
+  float* X = reinterpret_cast<float*>(smem + L.x);                      // [vec][rows_p] float inputs
+  float* R = reinterpret_cast<float*>(smem + L.r);                      // [vec][max_logical] exact float products
+  double* COL = reinterpret_cast<double*>(smem + L.col);                // [vec][cols_p] digitized physical columns
+  float* Wc = reinterpret_cast<float*>(smem + L.w);                     // [kWChunk][max_logical] float weights
+  std::int32_t* rowk = reinterpret_cast<std::int32_t*>(smem + L.rowk);  // [rows_p] logical input of each row
 
   const int tid = threadIdx.x, warp = tid / 32;
   const std::int64_t first = blockIdx.x * p.items_per_block;
@@ -161,134 +171,160 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
     const std::int64_t left = p.vectors_per_trial - v0;
     const int nv = static_cast<int>(left < p.vec ? left : p.vec);
     const int mt = p.ct_count[ct];
-    for (int i = tid; i < kMaxVec * p.max_logical; i += kThreads) {
+    const int rows_used = nv * p.reads;            // A rows holding reads
+    const int row_blocks = (rows_used + 15) / 16;  // A row blocks the product touches
+    const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
+    for (int i = tid; i < p.vec * p.max_logical; i += kThreads) {
       Y[i] = 0.0;
       R[i] = 0.0f;
     }
-    for (int i = tid; i < kMaxVec; i += kThreads) Q[i] = 0;
+    for (int i = tid; i < p.vec; i += kThreads) Q[i] = 0;
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
       const int tile = rt * p.n_col_tiles + ct;
-      __syncthreads();  // the previous round's readers of A, B and C are done
-      // B: the tile's effective levels for trial t.
+      __syncthreads();  // the previous round's readers of every buffer are done
       const std::int64_t key = static_cast<std::int64_t>(t) * p.tiles + tile;
-      if (key != loaded_b) {
-        const __half* gh = p.hi + key * p.rows_p * p.cols_p;
-        const __half* gl = p.lo + key * p.rows_p * p.cols_p;
-        for (int i = tid; i < p.rows_p * p.cols_p; i += kThreads) {
-          const int r = i / p.cols_p, c = i % p.cols_p;
-          Bh[r * ldb + c] = gh[i];
-          Bl[r * ldb + c] = gl[i];
+      if (key != loaded_b) {  // B: the tile's effective levels for trial t, 16-byte loads
+        const uint4* gh = reinterpret_cast<const uint4*>(p.hi + key * p.rows_p * p.cols_p);
+        const uint4* gl = reinterpret_cast<const uint4*>(p.lo + key * p.rows_p * p.cols_p);
+        for (int i = tid; i < p.rows_p * p.cols_p / 8; i += kThreads) {
+          const int r = (i * 8) / p.cols_p, c = (i * 8) % p.cols_p;
+          *reinterpret_cast<uint4*>(Bh + r * ldb + c) = gh[i];
+          *reinterpret_cast<uint4*>(Bl + r * ldb + c) = gl[i];
         }
         loaded_b = key;
       }
-      // A: per vector and row, the input code, split into the reads' DAC codes.
-      const std::int32_t* row_of = p.row_of + static_cast<std::int64_t>(tile) * p.rows_p;
-      for (int i = tid; i < kArows * p.rows_p; i += kThreads) {
-        const int a = i / p.rows_p, r = i % p.rows_p;
-        if (a >= nv * p.reads) A[a * lda + r] = __float2half_rn(0.0f);
-      }
-      for (int i = tid; i < nv * p.rows_p; i += kThreads) {
-        const int v = i / p.rows_p, r = i % p.rows_p;
-        const std::int32_t k = row_of[r];
-        int q = 0;
-        float xf = 0.0f;
-        if (k >= 0) {
-          const std::int64_t vg = v0 + v;
-          const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
-          xf = gather_input(p, sample, vg % p.geo.positions, k);
-          q = p.xq.quantize(xf);
+      for (int r = tid; r < p.rows_p; r += kThreads) rowk[r] = p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r];
+      for (int i = tid; i < (row_blocks * 16 - rows_used) * p.rows_p; i += kThreads)
+        A[(rows_used + i / p.rows_p) * lda + i % p.rows_p] = __float2half_rn(0.0f);
+      __syncthreads();
+      // A and X: per vector and row the input (8 independent gathers in flight per
+      // thread), its code, split into the reads' DAC codes.
+      const int cells = nv * p.rows_p;
+      for (int base = 0; base < cells; base += 8 * kThreads) {
+        float xs[8];
+#pragma unroll
+        for (int u = 0; u < 8; ++u) {
+          const int i = base + u * kThreads + tid;
+          xs[u] = 0.0f;
+          if (i < cells) {
+            const int v = i / p.rows_p, k = rowk[i % p.rows_p];
+            if (k >= 0) {
+              const std::int64_t vg = v0 + v;
+              const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
+              xs[u] = gather_input(p, sample, vg % p.geo.positions, k);
+            }
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < 8; ++u) {
+          const int i = base + u * kThreads + tid;
+          if (i >= cells) continue;
+          const int v = i / p.rows_p, r = i % p.rows_p;
+          const int q = rowk[r] >= 0 ? p.xq.quantize(xs[u]) : 0;
           if (p.weight_offset != 0 && q != 0)
             atomicAdd(reinterpret_cast<unsigned long long*>(&Q[v]),
                       static_cast<unsigned long long>(static_cast<long long>(q)));
-        }
-        for (int ph = 0; ph < p.phases; ++ph) {
-          const std::uint32_t mag = physics::phase_magnitude(q, ph);
-          for (int s = 0; s < p.steps; ++s) {
-            const std::uint32_t d = physics::dac_code(mag, s, p.dac_bits);
-            A[(v * p.reads + ph * p.steps + s) * lda + r] = __float2half_rn(static_cast<float>(d));
+          X[v * p.rows_p + r] = xs[u];
+          for (int ph = 0; ph < p.phases; ++ph) {
+            const std::uint32_t mag = physics::phase_magnitude(q, ph);
+            for (int s = 0; s < p.steps; ++s) {
+              const std::uint32_t d = physics::dac_code(mag, s, p.dac_bits);
+              A[(v * p.reads + ph * p.steps + s) * lda + r] = __float2half_rn(static_cast<float>(d));
+            }
           }
         }
       }
       __syncthreads();
-      // C = A x (Bh + Bl): warp w computes rows [16w, 16w + 16).
-      {
+      // C = A x (Bh + Bl) on tensor cores: warp w computes row blocks w, w + 8, ...
+      const int ncf = p.cols_p / 16;
+      for (int rb = warp; rb < row_blocks; rb += kThreads / 32) {
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[8];
 #pragma unroll
         for (int n = 0; n < 8; ++n) wmma::fill_fragment(acc[n], 0.0f);
-        const int ncf = p.cols_p / 16;
-        if (warp * 16 < nv * p.reads) {
-          for (int kk = 0; kk < p.rows_p; kk += 16) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
-            wmma::load_matrix_sync(fa, A + warp * 16 * lda + kk, lda);
+        for (int kk = 0; kk < p.rows_p; kk += 16) {
+          wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+          wmma::load_matrix_sync(fa, A + rb * 16 * lda + kk, lda);
 #pragma unroll
-            for (int n = 0; n < 8; ++n) {
-              if (n < ncf) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
-                wmma::load_matrix_sync(fb, Bh + kk * ldb + n * 16, ldb);
-                wmma::mma_sync(acc[n], fa, fb, acc[n]);
-                wmma::load_matrix_sync(fb, Bl + kk * ldb + n * 16, ldb);
-                wmma::mma_sync(acc[n], fa, fb, acc[n]);
-              }
+          for (int n = 0; n < 8; ++n) {
+            if (n < ncf) {
+              wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+              wmma::load_matrix_sync(fb, Bh + kk * ldb + n * 16, ldb);
+              wmma::mma_sync(acc[n], fa, fb, acc[n]);
+              wmma::load_matrix_sync(fb, Bl + kk * ldb + n * 16, ldb);
+              wmma::mma_sync(acc[n], fa, fb, acc[n]);
             }
           }
         }
 #pragma unroll
         for (int n = 0; n < 8; ++n)
-          if (n < ncf) wmma::store_matrix_sync(C + warp * 16 * ldc + n * 16, acc[n], ldc, wmma::mem_row_major);
+          if (n < ncf) wmma::store_matrix_sync(C + rb * 16 * ldc + n * 16, acc[n], ldc, wmma::mem_row_major);
       }
       __syncthreads();
-      // ADC and shift-add: thread per (vector, logical column of this column tile), its
-      // physical columns in ascending order, exactly as the CPU accumulates them.
+      // ADC and shift-add over steps and phases: one thread per (vector, used physical column).
       const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (p.max_logical + 1);
       const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
       const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
       const float* step_of = p.adc_step + static_cast<std::int64_t>(tile) * p.cols_p;
       const float* inv_of = p.adc_inv + static_cast<std::int64_t>(tile) * p.cols_p;
-      const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
+      const int used = start[mt];
+      for (int i = tid; i < nv * used; i += kThreads) {
+        const int v = i / used, e = i % used;
+        const int c = cols[e];
+        const float step = step_of[c], inv = inv_of[c];
+        double column = 0.0;
+        for (int ph = 0; ph < p.phases; ++ph) {
+          const float* sig = C + (v * p.reads + ph * p.steps) * ldc + c;
+          double pd = 0.0;
+          float pf = 0.0f;
+          for (int st = 0; st < p.steps; ++st) {
+            const float out = physics::adc_output(sig[st * ldc], inv, p.adc_bits);
+            const double w = physics::step_weight(ph, st, p.dac_bits);
+            if (p.float_acc) {
+              pf += static_cast<float>(w) * out;
+            } else {
+              pd += w * static_cast<double>(out);
+            }
+          }
+          column += (p.float_acc ? static_cast<double>(pf) : pd) * step;
+        }
+        COL[v * p.cols_p + e] = column;
+      }
+      // The exact float product of this row tile's inputs, in row order (the CPU's
+      // reference), with the weights staged through shared memory kWChunk rows at a time.
+      for (int r0 = 0; r0 < p.rows_p; r0 += kWChunk) {
+        __syncthreads();  // Wc free (and, the first time, COL complete)
+        for (int i = tid; i < kWChunk * mt; i += kThreads) {
+          const int r = r0 + i / mt, j = i % mt;
+          const std::int32_t k = r < p.rows_p ? rowk[r] : -1;
+          Wc[i] = k >= 0 ? p.weights[static_cast<std::int64_t>(k) * p.geo.M + logical_j[j]] : 0.0f;
+        }
+        __syncthreads();
+        const int rr_end = p.rows_p - r0 < kWChunk ? p.rows_p - r0 : kWChunk;
+        for (int i = tid; i < nv * mt; i += kThreads) {
+          const int v = i / mt, j = i % mt;
+          float ref = R[v * p.max_logical + j];
+          const float* xv = X + v * p.rows_p + r0;
+          for (int rr = 0; rr < rr_end; ++rr)
+            if (xv[rr] != 0.0f && rowk[r0 + rr] >= 0) ref += xv[rr] * Wc[rr * mt + j];
+          R[v * p.max_logical + j] = ref;
+        }
+      }
+      // Per (vector, logical column): its physical columns in ascending order into the
+      // output, exactly as the CPU accumulates them.
       for (int i = tid; i < nv * mt; i += kThreads) {
         const int v = i / mt, j = i % mt;
-        // The exact float product of this row tile's inputs, in row order (as the CPU's reference).
-        float ref = R[v * p.max_logical + j];
-        const std::int32_t m = logical_j[j];
-        for (int r = 0; r < p.rows_p; ++r) {
-          const std::int32_t k = row_of[r];
-          const float xv = X[v * p.rows_p + r];
-          if (k >= 0 && xv != 0.0f) ref += xv * p.weights[static_cast<std::int64_t>(k) * p.geo.M + m];
-        }
-        R[v * p.max_logical + j] = ref;
         double y = Y[v * p.max_logical + j];
-        for (int e = start[j]; e < start[j + 1]; ++e) {
-          const int c = cols[e];
-          const float step = step_of[c], inv = inv_of[c];
-          double column = 0.0;
-          for (int ph = 0; ph < p.phases; ++ph) {
-            const float* s = C + (v * p.reads + ph * p.steps) * ldc + c;
-            double pd = 0.0;
-            float pf = 0.0f;
-            for (int st = 0; st < p.steps; ++st) {
-              const float out = physics::adc_output(s[st * ldc], inv, p.adc_bits);
-              const double w = physics::step_weight(ph, st, p.dac_bits);
-              if (p.float_acc) {
-                pf += static_cast<float>(w) * out;
-              } else {
-                pd += w * static_cast<double>(out);
-              }
-            }
-            column += (p.float_acc ? static_cast<double>(pf) : pd) * step;
-          }
-          y += wcol[e] * column;
-        }
+        for (int e = start[j]; e < start[j + 1]; ++e) y += wcol[e] * COL[v * p.cols_p + e];
         Y[v * p.max_logical + j] = y;
       }
     }
     __syncthreads();
-    // Offset, scale, bias, ReLU; write the layer output.
-    const std::int32_t* logical = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
+    // Offset, scale, bias, ReLU; write the layer output; the item's error sums.
     double e_sum = 0.0, r_sum = 0.0;
     for (int i = tid; i < nv * mt; i += kThreads) {
       const int v = i / mt, j = i % mt;
-      const std::int32_t m = logical[j];
+      const std::int32_t m = logical_j[j];
       double acc = Y[v * p.max_logical + j];
       if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
       float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
@@ -337,10 +373,49 @@ __global__ void item_error_kernel(const double* item_err, std::int64_t items_per
   errors[2 * t + 1] += r;
 }
 
-std::size_t layer_smem_bytes(int rows_p, int cols_p, int max_logical) {
-  return sizeof(__half) * (2 * rows_p * (cols_p + kPadH) + kArows * (rows_p + kPadH)) +
-         sizeof(float) * kArows * (cols_p + kPadF) + sizeof(double) * kMaxVec * max_logical +
-         sizeof(long long) * kMaxVec;
+// Shared-memory carve-up of one launch (byte offsets, each 128-byte aligned), computed
+// once on the host and read by the kernel, so the two cannot disagree.
+SmemLayout make_layout(int rows_p, int cols_p, int max_logical, int arows, int vec) {
+  SmemLayout s{};
+  int o = 0;
+  auto take = [&](std::size_t bytes) {
+    const int at = o;
+    o += static_cast<int>((bytes + 127) / 128 * 128);
+    return at;
+  };
+  s.bh = take(sizeof(__half) * rows_p * (cols_p + kPadH));
+  s.bl = take(sizeof(__half) * rows_p * (cols_p + kPadH));
+  s.a = take(sizeof(__half) * arows * (rows_p + kPadH));
+  s.c = take(sizeof(float) * arows * (cols_p + kPadF));
+  s.y = take(sizeof(double) * vec * max_logical);
+  s.q = take(sizeof(long long) * vec);
+  s.red = take(sizeof(double) * 2 * (kThreads / 32));
+  s.x = take(sizeof(float) * vec * rows_p);
+  s.r = take(sizeof(float) * vec * max_logical);
+  s.col = take(sizeof(double) * vec * cols_p);
+  s.w = take(sizeof(float) * kWChunk * max_logical);
+  s.rowk = take(sizeof(std::int32_t) * rows_p);
+  s.total = o;
+  return s;
+}
+
+// Reads per chunk: the most A rows (a multiple of 128, up to 512) whose buffers fit the
+// shared-memory budget; small tiles thus take more vectors per round.
+struct Chunking {
+  int arows, vec;
+  SmemLayout smem;
+};
+Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
+  for (int arows = 512; arows >= 128; arows -= 128) {
+    const int vec = std::max(1, std::min(kMaxVec, arows / reads));
+    const SmemLayout s = make_layout(rows_p, cols_p, max_logical, arows, vec);
+    if (s.total <= kSmemBudget) return Chunking{arows, vec, s};
+  }
+  // Wide column tiles: fewer vectors per round.
+  int vec = std::max(1, std::min(kMaxVec, 128 / reads));
+  SmemLayout s = make_layout(rows_p, cols_p, max_logical, 128, vec);
+  while (s.total > kSmemBudget && vec > 1) s = make_layout(rows_p, cols_p, max_logical, 128, vec /= 2);
+  return Chunking{128, vec, s};
 }
 
 // The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
@@ -512,7 +587,7 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
 std::int64_t crossbar_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
   const int reads = plan.phases * plan.steps;
-  const int vec = std::max(1, std::min(kMaxVec, kArows / reads));
+  const int vec = choose_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, reads).vec;
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
   return (vectors + vec - 1) / vec * l.m->n_col_tiles * l.trials;
 }
@@ -547,8 +622,11 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.steps = plan.steps;
   p.dac_bits = plan.dac_bits;
   p.reads = plan.phases * plan.steps;
-  if (p.reads > kArows) throw Unsupported("more than 128 reads per input vector");
-  p.vec = std::min(kMaxVec, kArows / p.reads);
+  if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
+  const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
+  p.vec = chunking.vec;
+  p.smem = chunking.smem;
+  if (p.smem.total > 227 * 1024) throw Unsupported("a tile too large for the CUDA crossbar kernel's shared memory");
   p.xq = l.xq;
   p.geo = l.geo;
   p.group = l.group;
@@ -569,7 +647,7 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const std::int64_t blocks_wanted = 4ll * multiprocessors();
   p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
   const int grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
-  const std::size_t smem = layer_smem_bytes(m.rows_p, m.cols_p, m.max_logical);
+  const std::size_t smem = static_cast<std::size_t>(p.smem.total);
   XBARMC_CUDA_CHECK(
       cudaFuncSetAttribute(crossbar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   p.item_err = l.scratch;

@@ -92,6 +92,7 @@ struct GpuNetwork::Impl {
   }
   void plan(bool allocate);
   void add_step(int node_index, const Node& n);
+  void add_digital(int node_index, const Node& n);
   void add_crossbar(int node_index, const Node& n);
 };
 
@@ -288,8 +289,20 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
 }
 
 void GpuNetwork::Impl::add_step(int k, const Node& n) {
+  if (model.node_layer(k) >= 0) return add_crossbar(k, n);  // ReLU fused in the crossbar kernel
+  const std::size_t before = steps.size();
+  add_digital(k, n);
+  if (model.node_fused_relu(k)) {
+    if (steps.size() == before) unsupported(n, "a ReLU fused into a view");
+    float* y = ptr[n.outputs[0]];
+    const std::int64_t cnt = numel(meta[n.outputs[0]].shape);
+    cudaStream_t s = stream;
+    steps.push_back([=](const CrossbarBinding&) { ops::unary(ops::Unary::relu, y, y, cnt, 0, 0, 0, s); });
+  }
+}
+
+void GpuNetwork::Impl::add_digital(int k, const Node& n) {
   const std::string& op = n.op_type;
-  if (model.node_layer(k) >= 0) return add_crossbar(k, n);
   if (is_view_op(op)) return;  // aliases its input's storage
   cudaStream_t s = stream;
   const int yv = n.outputs[0];

@@ -105,6 +105,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
   const auto y_gpu = d_y.to_host();
   const auto stuck_gpu = stuck.to_host();
+  const auto err_gpu = d_err.to_host();
 
   // CPU: the same trials.
   std::int64_t mismatched = 0, total = 0;
@@ -129,6 +130,17 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
       const double d = std::fabs(static_cast<double>(y_gpu[t * n * M + i]) - y_cpu[i]);
       if (d > 1e-6 * scale) ++mismatched;
     }
+    // The layer error against the exact float product (what the engine records per layer).
+    double e = 0.0, r = 0.0;
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t m = 0; m < M; ++m) {
+        double exact = 0.0;
+        for (std::int64_t k = 0; k < K; ++k) exact += static_cast<double>(X[(t * n + i) * K + k]) * W[k * M + m];
+        e += (y_cpu[i * M + m] - exact) * (y_cpu[i * M + m] - exact);
+        r += exact * exact;
+      }
+    EXPECT_NEAR(err_gpu[2 * t + 1], r, 1e-4 * r) << "trial " << t << ": sum of squared exact outputs";
+    EXPECT_NEAR(err_gpu[2 * t], e, 2e-2 * e + 1e-9 * r) << "trial " << t << ": sum of squared errors";
   }
   // A code flips only where a column signal is within ~1e-6 (relative) of a code boundary.
   std::printf("%s: %lld of %lld outputs differ from the CPU\n", cs.name, static_cast<long long>(mismatched),

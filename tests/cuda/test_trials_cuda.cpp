@@ -65,3 +65,31 @@ TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
     EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);
   }
 }
+
+// A deep network with residual adds (fused ReLUs on Add, 1x1 shortcut convolutions,
+// global pooling): the GPU's digital operators against the CPU executor's.
+TEST(TrialsCuda, ResNetTrialsMatchTheCpuBackend) {
+  const std::string model = source_dir() + "/experiments/models/resnet20.onnx";
+  static const config::Schema schema = montecarlo::run_schema();
+  config::Settings s(schema);
+  s.set("model", model, "test");
+  s.set("data", data_dir(), "test");
+  s.set("images", "100", "test");
+  s.set("calib_images", "64", "test");
+  montecarlo::Study study(s, {{"base", {}, "test"}}, 0, false);
+  montecarlo::RunControl control;
+  std::vector<montecarlo::TrialRecord> cpu, gpu;
+  make_cpu_backend(0)->run_trials(study, 0, 2, control, cpu);
+  cuda::make_backend(0)->run_trials(study, 0, 2, control, gpu);
+  ASSERT_EQ(cpu.size(), gpu.size());
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    std::printf("resnet20 trial %u: top-1 %lld (CPU) vs %lld (GPU) of 100\n", cpu[i].trial,
+                static_cast<long long>(cpu[i].top1), static_cast<long long>(gpu[i].top1));
+    EXPECT_EQ(cpu[i].stuck_off, gpu[i].stuck_off);
+    EXPECT_EQ(cpu[i].stuck_on, gpu[i].stuck_on);
+    EXPECT_LE(std::abs(cpu[i].top1 - gpu[i].top1), 1);
+    for (std::size_t l = 0; l < cpu[i].layer_rel_rms.size(); ++l)
+      EXPECT_NEAR(gpu[i].layer_rel_rms[l], cpu[i].layer_rel_rms[l], 2e-2 * cpu[i].layer_rel_rms[l] + 1e-6)
+          << "layer " << l;
+  }
+}
