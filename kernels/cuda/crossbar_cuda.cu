@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -22,9 +23,11 @@ namespace xbarmc::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kMaxVec = 64;              // vectors per chunk at most (bounds the per-vector buffers)
-constexpr int kWChunk = 32;              // weight rows staged at a time for the float reference
+constexpr int kMaxThreads = 512;
+constexpr int kDefaultThreads = 512;  // block size unless XBARMC_CUDA_THREADS or CrossbarLaunch::threads says otherwise
+                                      // the largest block size a variant uses (sizes the reduction buffer)
+constexpr int kMaxVec = 64;           // vectors per chunk at most (bounds the per-vector buffers)
+constexpr int kWChunk = 32;           // weight rows staged at a time for the float reference
 constexpr int kSmemBudget = 220 * 1024;  // dynamic shared memory per block (Hopper allows 227 KB)
 constexpr int kPadH = 8;                 // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
 constexpr int kPadF = 4;                 // float padding per shared row (WMMA ldm % 4 == 0)
@@ -140,8 +143,14 @@ __device__ __forceinline__ float* output_at(const LayerParams& p, std::int64_t s
   return y + pos * (g.M * g.groups) + m_global;
 }
 
+// kThreads = 256: one warp per 16-row block of A, all column fragments; 512: two warps
+// per row block, each half of the column fragments (more threads for the other phases).
+template <int kThreads>
 __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
   using namespace nvcuda;
+  constexpr int kWarps = kThreads / 32;
+  constexpr int kSplit = kWarps >= 16 ? 2 : 1;  // warps sharing one row block
+  constexpr int kFrags = 8 / kSplit;            // column fragments per warp
   extern __shared__ __align__(128) unsigned char smem[];
   const SmemLayout& L = p.smem;
   const int ldb = p.cols_p + kPadH, lda = p.rows_p + kPadH, ldc = p.cols_p + kPadF;
@@ -238,27 +247,29 @@ __global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
       __syncthreads();
       // C = A x (Bh + Bl) on tensor cores: warp w computes row blocks w, w + 8, ...
       const int ncf = p.cols_p / 16;
-      for (int rb = warp; rb < row_blocks; rb += kThreads / 32) {
-        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[8];
+      for (int rb = warp / kSplit; rb < row_blocks; rb += kWarps / kSplit) {
+        const int n0 = (warp % kSplit) * kFrags;
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[kFrags];
 #pragma unroll
-        for (int n = 0; n < 8; ++n) wmma::fill_fragment(acc[n], 0.0f);
+        for (int n = 0; n < kFrags; ++n) wmma::fill_fragment(acc[n], 0.0f);
         for (int kk = 0; kk < p.rows_p; kk += 16) {
           wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
           wmma::load_matrix_sync(fa, A + rb * 16 * lda + kk, lda);
 #pragma unroll
-          for (int n = 0; n < 8; ++n) {
-            if (n < ncf) {
+          for (int n = 0; n < kFrags; ++n) {
+            if (n0 + n < ncf) {
               wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
-              wmma::load_matrix_sync(fb, Bh + kk * ldb + n * 16, ldb);
+              wmma::load_matrix_sync(fb, Bh + kk * ldb + (n0 + n) * 16, ldb);
               wmma::mma_sync(acc[n], fa, fb, acc[n]);
-              wmma::load_matrix_sync(fb, Bl + kk * ldb + n * 16, ldb);
+              wmma::load_matrix_sync(fb, Bl + kk * ldb + (n0 + n) * 16, ldb);
               wmma::mma_sync(acc[n], fa, fb, acc[n]);
             }
           }
         }
 #pragma unroll
-        for (int n = 0; n < 8; ++n)
-          if (n < ncf) wmma::store_matrix_sync(C + rb * 16 * ldc + n * 16, acc[n], ldc, wmma::mem_row_major);
+        for (int n = 0; n < kFrags; ++n)
+          if (n0 + n < ncf)
+            wmma::store_matrix_sync(C + rb * 16 * ldc + (n0 + n) * 16, acc[n], ldc, wmma::mem_row_major);
       }
       __syncthreads();
       // ADC and shift-add over steps and phases: one thread per (vector, used physical column).
@@ -389,7 +400,7 @@ SmemLayout make_layout(int rows_p, int cols_p, int max_logical, int arows, int v
   s.c = take(sizeof(float) * arows * (cols_p + kPadF));
   s.y = take(sizeof(double) * vec * max_logical);
   s.q = take(sizeof(long long) * vec);
-  s.red = take(sizeof(double) * 2 * (kThreads / 32));
+  s.red = take(sizeof(double) * 2 * (kMaxThreads / 32));
   s.x = take(sizeof(float) * vec * rows_p);
   s.r = take(sizeof(float) * vec * max_logical);
   s.col = take(sizeof(double) * vec * cols_p);
@@ -584,6 +595,17 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
+int crossbar_block_threads(const CrossbarLaunch& l) {
+  static const int from_env = [] {
+    const char* e = std::getenv("XBARMC_CUDA_THREADS");
+    return e ? std::atoi(e) : 0;
+  }();
+  const int t = l.threads > 0 ? l.threads : (from_env > 0 ? from_env : kDefaultThreads);
+  if (t != 256 && t != 512)
+    throw InvalidConfig("XBARMC_CUDA_THREADS: the crossbar kernel runs with 256 or 512 threads");
+  return t;
+}
+
 std::int64_t crossbar_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
   const int reads = plan.phases * plan.steps;
@@ -648,10 +670,17 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
   const int grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   const std::size_t smem = static_cast<std::size_t>(p.smem.total);
-  XBARMC_CUDA_CHECK(
-      cudaFuncSetAttribute(crossbar_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  const int threads = crossbar_block_threads(l);
   p.item_err = l.scratch;
-  crossbar_kernel<<<grid, kThreads, smem, stream>>>(p);
+  if (threads == 512) {
+    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(crossbar_kernel<512>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem)));
+    crossbar_kernel<512><<<grid, 512, smem, stream>>>(p);
+  } else {
+    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(crossbar_kernel<256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem)));
+    crossbar_kernel<256><<<grid, 256, smem, stream>>>(p);
+  }
   XBARMC_CUDA_CHECK_LAUNCH();
   item_error_kernel<<<(l.trials + 127) / 128, 128, 0, stream>>>(p.item_err, p.chunks_per_trial * m.n_col_tiles,
                                                                 l.trials, l.errors);

@@ -90,7 +90,10 @@ struct CrossbarLaunch {
   const float* weights = nullptr;
   double* errors = nullptr;
   double* scratch = nullptr;  ///< 2 * crossbar_items(*this) doubles
+  int threads = 0;            ///< block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
 };
+/// The block size a launch uses.
+int crossbar_block_threads(const CrossbarLaunch& l);
 /// Work items of a launch (the size of its error scratch, in pairs).
 std::int64_t crossbar_items(const CrossbarLaunch& l);
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);

@@ -128,6 +128,11 @@ void crossbar_vs_gemm() {
   l.errors = d_err.data();
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
   l.scratch = scratch.data();
+  l.threads = 512;
+  const double xb512_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  l.threads = 256;
+  const double xb256_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  l.threads = 0;
   const double xb_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
   const double reads = 8, cell_macs = trials * n * reads * static_cast<double>(K) * (M * 8);
 
@@ -161,7 +166,10 @@ void crossbar_vs_gemm() {
                h_rate = cell_macs / (hgemm_ms * 1e-3);
   std::printf("\ncrossbar stage, dense 1024x128 layer, %d trials x %lld vectors, 8 reads, 64 tiles:\n", trials,
               static_cast<long long>(n));
-  std::printf("  crossbar kernel   %8.3f ms  %8.2f T cell-MAC/s\n", xb_ms, xb_rate / 1e12);
+  std::printf(
+      "  crossbar kernel   %8.3f ms  %8.2f T cell-MAC/s (default block size %d; 256 threads %.3f ms, 512 "
+      "threads %.3f ms)\n",
+      xb_ms, xb_rate / 1e12, cuda::crossbar_block_threads(l), xb256_ms, xb512_ms);
   std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f\n", sgemm_ms, s_rate / 1e12,
               xb_rate / s_rate);
   std::printf(

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_cuda.cuh"
@@ -61,10 +62,11 @@ std::vector<Case> cases() {
 
 }  // namespace
 
-class CrossbarCuda : public ::testing::TestWithParam<int> {};
+class CrossbarCuda : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
 TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
-  const Case cs = cases()[GetParam()];
+  const Case cs = cases()[std::get<0>(GetParam())];
+  const int threads = std::get<1>(GetParam());
   const std::int64_t K = 300, M = 40, n = 96;  // 3 row tiles, 2 column tiles; shapes that do not divide the tile
   const int trials = 3;
   const std::uint64_t seed = 7;
@@ -99,6 +101,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   l.out = d_y.data();
   l.weights = d_w.data();
   l.errors = d_err.data();
+  l.threads = threads;
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
   l.scratch = scratch.data();
   cuda::crossbar_layer(l, nullptr);
@@ -143,8 +146,8 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     EXPECT_NEAR(err_gpu[2 * t], e, 2e-2 * e + 1e-9 * r) << "trial " << t << ": sum of squared errors";
   }
   // A code flips only where a column signal is within ~1e-6 (relative) of a code boundary.
-  std::printf("%s: %lld of %lld outputs differ from the CPU\n", cs.name, static_cast<long long>(mismatched),
-              static_cast<long long>(total));
+  std::printf("%s (%d threads): %lld of %lld outputs differ from the CPU\n", cs.name, threads,
+              static_cast<long long>(mismatched), static_cast<long long>(total));
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
     EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
   } else {
@@ -152,4 +155,5 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Range(0, 6));
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda,
+                         ::testing::Combine(::testing::Range(0, 6), ::testing::Values(256, 512)));

@@ -50,8 +50,12 @@ TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
     EXPECT_LE(std::abs(cpu[i].top1 - gpu[i].top1), 1) << "trial " << cpu[i].trial << " arm " << cpu[i].arm;
     EXPECT_LE(std::abs(cpu[i].top5 - gpu[i].top5), 1) << "trial " << cpu[i].trial << " arm " << cpu[i].arm;
     identical += cpu[i].top1 == gpu[i].top1;
+    // Layer errors: the GPU's fp16 hi + lo product and the CPU's subset sums round
+    // differently, which flips an ADC code on ~0.05-0.15% of outputs
+    // (tests/cuda/test_crossbar_cuda.cu); such flips moved a layer's error by up to 0.1%
+    // (1.03e-3 relative, LeNet-5 fc3, measured on an H200). Bound: 0.5%.
     for (std::size_t l = 0; l < cpu[i].layer_rel_rms.size(); ++l) {
-      EXPECT_NEAR(gpu[i].layer_rel_rms[l], cpu[i].layer_rel_rms[l], 1e-3 * cpu[i].layer_rel_rms[l] + 1e-6)
+      EXPECT_NEAR(gpu[i].layer_rel_rms[l], cpu[i].layer_rel_rms[l], 5e-3 * cpu[i].layer_rel_rms[l] + 1e-6)
           << "trial " << cpu[i].trial << " layer " << l;
     }
   }
@@ -66,13 +70,17 @@ TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   }
 }
 
-// A deep network with residual adds (fused ReLUs on Add, 1x1 shortcut convolutions,
-// global pooling): the GPU's digital operators against the CPU executor's.
-TEST(TrialsCuda, ResNetTrialsMatchTheCpuBackend) {
-  const std::string model = source_dir() + "/experiments/models/resnet20.onnx";
+// Deeper networks: residual adds with fused ReLUs, 1x1 shortcuts and global pooling
+// (ResNet-20), BatchNorm folded into convolutions and max pooling (VGG), attention,
+// LayerNorm, GELU, activation-by-activation MatMuls and gathers (ViT): the GPU's digital
+// operators against the CPU executor's, on the same chips.
+class TrialsCudaModel : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
+  const std::string name = GetParam();
   static const config::Schema schema = montecarlo::run_schema();
   config::Settings s(schema);
-  s.set("model", model, "test");
+  s.set("model", source_dir() + "/experiments/models/" + name + ".onnx", "test");
   s.set("data", data_dir(), "test");
   s.set("images", "100", "test");
   s.set("calib_images", "64", "test");
@@ -83,7 +91,7 @@ TEST(TrialsCuda, ResNetTrialsMatchTheCpuBackend) {
   cuda::make_backend(0)->run_trials(study, 0, 2, control, gpu);
   ASSERT_EQ(cpu.size(), gpu.size());
   for (std::size_t i = 0; i < cpu.size(); ++i) {
-    std::printf("resnet20 trial %u: top-1 %lld (CPU) vs %lld (GPU) of 100\n", cpu[i].trial,
+    std::printf("%s trial %u: top-1 %lld (CPU) vs %lld (GPU) of 100\n", name.c_str(), cpu[i].trial,
                 static_cast<long long>(cpu[i].top1), static_cast<long long>(gpu[i].top1));
     EXPECT_EQ(cpu[i].stuck_off, gpu[i].stuck_off);
     EXPECT_EQ(cpu[i].stuck_on, gpu[i].stuck_on);
@@ -93,3 +101,5 @@ TEST(TrialsCuda, ResNetTrialsMatchTheCpuBackend) {
           << "layer " << l;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(BundledModels, TrialsCudaModel, ::testing::Values("resnet20", "vgg", "vit"));
