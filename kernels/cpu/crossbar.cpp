@@ -84,7 +84,7 @@ struct NoiseSite {
 // ADC outputs; ca[c] += that sum times the column's ADC step.
 template <typename Acc>
 void digitize_phase(const HardwareConfig& hw, const physics::InputPlan& plan, int phase, const float* sig, int stride,
-                    int used, const std::uint16_t* mag, const TileState& ts, const NoiseSite* noise,
+                    int used, const std::uint16_t* mag, int rows_hi, const TileState& ts, const NoiseSite* noise,
                     CrossbarWorkspace& ws, std::vector<Acc>& acc, double* ca) {
   const int planes = plan.magnitude_bits;
   const int cols = hw.cols;
@@ -110,7 +110,7 @@ void digitize_phase(const HardwareConfig& hw, const physics::InputPlan& plan, in
       if (noise) {
         std::vector<float>& var = ws.noise_var;
         var.assign(static_cast<std::size_t>(used), 0.0f);
-        for (int r = 0; r < hw.rows; ++r) {
+        for (int r = 0; r < rows_hi; ++r) {
           const std::uint32_t d = physics::dac_code(mag[r], step, plan.dac_bits);
           if (d == 0) continue;
           const float d2 = static_cast<float>(d) * static_cast<float>(d);
@@ -161,6 +161,7 @@ void crossbar_matmul_raw(const MappedMatrix& m, const ChipMatrix& chip, const qu
     ws.adc_step.resize(static_cast<std::size_t>(cols));
     ws.adc_inverse_step.resize(static_cast<std::size_t>(cols));
     const std::vector<std::int32_t>* planned_rows = nullptr;  // tiles of one row tile share their read plans
+    int rows_hi = rows;  // rows up to the last one holding an input: the rest are never driven
 
     for (std::size_t t = 0; t < m.tiles.size(); ++t) {
       const TileMap& tm = m.tiles[t];
@@ -175,21 +176,26 @@ void crossbar_matmul_raw(const MappedMatrix& m, const ChipMatrix& chip, const qu
       std::fill(ws.column_acc.begin(), ws.column_acc.end(), 0.0);
       const bool replan = planned_rows == nullptr || *planned_rows != tm.row_of;
       planned_rows = &tm.row_of;
+      if (replan) {
+        rows_hi = 0;
+        for (int r = 0; r < rows; ++r)
+          if (tm.row_of[r] >= 0) rows_hi = r + 1;
+      }
 
       for (int phase = 0; phase < plan.phases; ++phase) {
         std::vector<std::uint16_t>& magnitude = ws.magnitude[phase];
         physics::ReadPlan& rp = ws.plan[phase];
         if (replan) {
-          magnitude.resize(static_cast<std::size_t>(nv) * rows);
+          magnitude.resize(static_cast<std::size_t>(nv) * std::max(rows_hi, 1));
           for (int v = 0; v < nv; ++v) {
             const std::int32_t* qv = &ws.q[static_cast<std::size_t>(v) * m.K];
-            std::uint16_t* mag = &magnitude[static_cast<std::size_t>(v) * rows];
-            for (int r = 0; r < rows; ++r) {
+            std::uint16_t* mag = &magnitude[static_cast<std::size_t>(v) * rows_hi];
+            for (int r = 0; r < rows_hi; ++r) {
               const std::int32_t k = tm.row_of[r];
               mag[r] = k < 0 ? 0 : static_cast<std::uint16_t>(physics::phase_magnitude(qv[k], phase));
             }
           }
-          physics::plan_reads(magnitude.data(), nv, rows, planes, rp);
+          physics::plan_reads(magnitude.data(), nv, rows_hi, planes, rp);
         }
         physics::subset_read(ts.table, rp, nv, blocks, ws.signal.data(), stride);
         for (int v = 0; v < nv; ++v) {
@@ -197,13 +203,13 @@ void crossbar_matmul_raw(const MappedMatrix& m, const ChipMatrix& chip, const qu
           const NoiseSite site{seed, trial, layer_id, static_cast<std::uint32_t>(t),
                                static_cast<std::uint32_t>(vector_index_base + b0 + v)};
           const float* sig = &ws.signal[static_cast<std::size_t>(v) * planes * stride];
-          const std::uint16_t* mag = &magnitude[static_cast<std::size_t>(v) * rows];
+          const std::uint16_t* mag = &magnitude[static_cast<std::size_t>(v) * rows_hi];
           double* ca = &ws.column_acc[static_cast<std::size_t>(v) * cols];
           const NoiseSite* noise = hw.read_noise > 0 ? &site : nullptr;
           if (float_acc) {
-            digitize_phase(hw, plan, phase, sig, stride, used, mag, ts, noise, ws, ws.phase_acc_f, ca);
+            digitize_phase(hw, plan, phase, sig, stride, used, mag, rows_hi, ts, noise, ws, ws.phase_acc_f, ca);
           } else {
-            digitize_phase(hw, plan, phase, sig, stride, used, mag, ts, noise, ws, ws.phase_acc_d, ca);
+            digitize_phase(hw, plan, phase, sig, stride, used, mag, rows_hi, ts, noise, ws, ws.phase_acc_d, ca);
           }
         }
       }
