@@ -7,6 +7,9 @@
 #include <limits>
 
 #include <cblas.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "op_common.hpp"
 
@@ -18,13 +21,31 @@ inline void relu_inplace(float* y, std::int64_t n) {
   for (std::int64_t k = 0; k < n; ++k) y[k] = y[k] > 0.0f ? y[k] : 0.0f;
 }
 
-/// dst (cols x rows) = src (rows x cols)^T, both row-major; blocked for the cache.
+/// dst (cols x rows) = src (rows x cols)^T, both row-major: 32x32 tiles for the cache,
+/// 4x4 SSE transposes inside them (SSE is part of x86-64), scalar edges.
 void transpose(const float* src, std::int64_t rows, std::int64_t cols, float* dst) {
   constexpr std::int64_t B = 32;
   for (std::int64_t r0 = 0; r0 < rows; r0 += B)
     for (std::int64_t c0 = 0; c0 < cols; c0 += B) {
       const std::int64_t r1 = std::min(rows, r0 + B), c1 = std::min(cols, c0 + B);
-      for (std::int64_t r = r0; r < r1; ++r)
+      std::int64_t r = r0;
+#if defined(__SSE__)
+      for (; r + 4 <= r1; r += 4) {
+        std::int64_t c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          __m128 a = _mm_loadu_ps(src + r * cols + c), b = _mm_loadu_ps(src + (r + 1) * cols + c);
+          __m128 e = _mm_loadu_ps(src + (r + 2) * cols + c), f = _mm_loadu_ps(src + (r + 3) * cols + c);
+          _MM_TRANSPOSE4_PS(a, b, e, f);
+          _mm_storeu_ps(dst + c * rows + r, a);
+          _mm_storeu_ps(dst + (c + 1) * rows + r, b);
+          _mm_storeu_ps(dst + (c + 2) * rows + r, e);
+          _mm_storeu_ps(dst + (c + 3) * rows + r, f);
+        }
+        for (; c < c1; ++c)
+          for (std::int64_t q = 0; q < 4; ++q) dst[c * rows + r + q] = src[(r + q) * cols + c];
+      }
+#endif
+      for (; r < r1; ++r)
         for (std::int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
     }
 }
@@ -145,8 +166,7 @@ class ConvKernel : public OpKernel {
   }
   std::size_t scratch_floats() const override {
     const std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
-    const std::int64_t pr = pchunk_ * P_ * (2 * K_ + Mg_);
-    return static_cast<std::size_t>(std::max(fl, pr) + padded_floats() + 32);
+    return static_cast<std::size_t>(std::max(fl, pr_floats()) + padded_floats() + 32);
   }
 
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
@@ -204,21 +224,22 @@ class ConvKernel : public OpKernel {
   void run_provider(const float* x, float* y, RunContext& ctx) const {
     const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
     const std::int64_t Mt = Mg_ * G_;
-    float* cols = ctx.scratch;
-    float* rows_buf = cols + pchunk_ * P_ * K_;
+    float* rows_buf = ctx.scratch;
     float* ybuf = rows_buf + pchunk_ * P_ * K_;
     for (std::int64_t s0 = 0; s0 < N_; s0 += pchunk_) {
       const std::int64_t cs = std::min(pchunk_, N_ - s0);
       const std::int64_t np = cs * P_;
       for (int g = 0; g < G_; ++g) {
-        const float* patches = cols;  // K x np
-        if (direct_)
-          patches = x + s0 * wl_.in_channels * P_;
-        else
-          for (std::int64_t s = 0; s < cs; ++s)
-            im2col(padded_sample(x, s0 + s, g, ctx.scratch + round_up(std::max(fl_floats(), pr_floats()))), 0, w_.OH,
-                   cols + s * P_, np);
-        transpose(patches, K_, np, rows_buf);  // rows (sample, oy, ox) x K
+        // Rows (sample, oy, ox) x K: each sample's patch matrix (K x P), transposed.
+        float* pad = ctx.scratch + round_up(std::max(fl_floats(), pr_floats()));
+        for (std::int64_t s = 0; s < cs; ++s) {
+          if (direct_) {
+            transpose(x + (s0 + s) * wl_.in_channels * P_, K_, P_, rows_buf + s * P_ * K_);
+          } else {
+            im2col(padded_sample(x, s0 + s, g, pad), 0, w_.OH, ybuf, P_);  // ybuf: K x P scratch
+            transpose(ybuf, K_, P_, rows_buf + s * P_ * K_);
+          }
+        }
         ctx.provider->matmul(layer_, g, rows_buf, np, ybuf);
         for (std::int64_t s = 0; s < cs; ++s) {
           float* dst = y + ((s0 + s) * Mt + g * Mg_) * P_;
@@ -250,7 +271,7 @@ class ConvKernel : public OpKernel {
   }
   static std::int64_t round_up(std::int64_t n) { return (n + 15) / 16 * 16; }
   std::int64_t fl_floats() const { return chunk_ * band_ * w_.OW * (K_ + Mg_); }
-  std::int64_t pr_floats() const { return pchunk_ * P_ * (2 * K_ + Mg_); }
+  std::int64_t pr_floats() const { return P_ * (pchunk_ * K_ + std::max(K_, pchunk_ * Mg_)); }
   bool padded() const { return w_.pt > 0 || w_.pl > 0 || w_.pb > 0 || w_.pr > 0; }
   std::int64_t Hp() const { return w_.H + w_.pt + w_.pb; }
   std::int64_t Wp() const { return w_.W + w_.pl + w_.pr; }
