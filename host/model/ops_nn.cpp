@@ -254,22 +254,22 @@ class ConvKernel : public OpKernel {
               patches = x + s0 * wl_.in_channels * P_ + oy0 * OW;
             else
               im2col(src, oy0, oy1, cols, np);
-            gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_);
-            for (std::int64_t m = 0; m < Mg_; ++m) {
-              float* row = dst + m * P_ + oy0 * OW;
-              finish(row, row, np, bias ? bias[g * Mg_ + m] : 0.0f);
-            }
+            // C starts as the bias and accumulates the product (beta = 1): no zeroing pass.
+            for (std::int64_t m = 0; m < Mg_; ++m) fill(dst + m * P_ + oy0 * OW, np, bias ? bias[g * Mg_ + m] : 0.0f);
+            gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_, 1.0f);
+            if (relu_)
+              for (std::int64_t m = 0; m < Mg_; ++m) finish(dst + m * P_ + oy0 * OW, dst + m * P_ + oy0 * OW, np, 0.0f);
           }
         } else {
           // Several small samples in one product, then scattered to NCHW.
           const std::int64_t np = cs * P_;
           float* ybuf = cols + K_ * np;
           for (std::int64_t s = 0; s < cs; ++s) im2col(padded_sample(x, s0 + s, g, pad), 0, w_.OH, cols + s * P_, np);
-          gemm_t(Wg, cols, np, np, ybuf, np);
+          for (std::int64_t m = 0; m < Mg_; ++m) fill(ybuf + m * np, np, bias ? bias[g * Mg_ + m] : 0.0f);
+          gemm_t(Wg, cols, np, np, ybuf, np, 1.0f);
           for (std::int64_t s = 0; s < cs; ++s)
             for (std::int64_t m = 0; m < Mg_; ++m)
-              finish(ybuf + m * np + s * P_, y + ((s0 + s) * Mt + g * Mg_ + m) * P_, P_,
-                     bias ? bias[g * Mg_ + m] : 0.0f);
+              finish(ybuf + m * np + s * P_, y + ((s0 + s) * Mt + g * Mg_ + m) * P_, P_, 0.0f);
         }
       }
     }
@@ -306,11 +306,14 @@ class ConvKernel : public OpKernel {
   }
 
   // C (Mg x np, leading dim ldc) = Wg^T (Mg x K) * patches (K x np, leading dim ldb).
-  void gemm_t(const float* Wg, const float* patches, std::int64_t np, std::int64_t ldb, float* C,
-              std::int64_t ldc) const {
+  void gemm_t(const float* Wg, const float* patches, std::int64_t np, std::int64_t ldb, float* C, std::int64_t ldc,
+              float beta) const {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(Mg_), static_cast<int>(np),
-                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(ldb), 0.0f, C,
+                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(ldb), beta, C,
                 static_cast<int>(ldc));
+  }
+  static void fill(float* d, std::int64_t n, float v) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = v;
   }
   // dst[p] = src[p] + b over n values of one channel, with the fused ReLU (src may be dst).
   void finish(const float* src, float* dst, std::int64_t n, float b) const {
