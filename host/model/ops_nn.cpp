@@ -7,6 +7,9 @@
 #include <limits>
 
 #include <cblas.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "op_common.hpp"
 
@@ -18,13 +21,31 @@ inline void relu_inplace(float* y, std::int64_t n) {
   for (std::int64_t k = 0; k < n; ++k) y[k] = y[k] > 0.0f ? y[k] : 0.0f;
 }
 
-/// dst (cols x rows) = src (rows x cols)^T, both row-major; blocked for the cache.
+/// dst (cols x rows) = src (rows x cols)^T, both row-major: 32x32 tiles for the cache,
+/// 4x4 SSE transposes inside them (SSE is part of x86-64), scalar edges.
 void transpose(const float* src, std::int64_t rows, std::int64_t cols, float* dst) {
   constexpr std::int64_t B = 32;
   for (std::int64_t r0 = 0; r0 < rows; r0 += B)
     for (std::int64_t c0 = 0; c0 < cols; c0 += B) {
       const std::int64_t r1 = std::min(rows, r0 + B), c1 = std::min(cols, c0 + B);
-      for (std::int64_t r = r0; r < r1; ++r)
+      std::int64_t r = r0;
+#if defined(__SSE__)
+      for (; r + 4 <= r1; r += 4) {
+        std::int64_t c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          __m128 a = _mm_loadu_ps(src + r * cols + c), b = _mm_loadu_ps(src + (r + 1) * cols + c);
+          __m128 e = _mm_loadu_ps(src + (r + 2) * cols + c), f = _mm_loadu_ps(src + (r + 3) * cols + c);
+          _MM_TRANSPOSE4_PS(a, b, e, f);
+          _mm_storeu_ps(dst + c * rows + r, a);
+          _mm_storeu_ps(dst + (c + 1) * rows + r, b);
+          _mm_storeu_ps(dst + (c + 2) * rows + r, e);
+          _mm_storeu_ps(dst + (c + 3) * rows + r, f);
+        }
+        for (; c < c1; ++c)
+          for (std::int64_t q = 0; q < 4; ++q) dst[c * rows + r + q] = src[(r + q) * cols + c];
+      }
+#endif
+      for (; r < r1; ++r)
         for (std::int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
     }
 }
@@ -118,6 +139,60 @@ Window pool_window(const Node& n, const BindContext& c, const Shape& x, bool cei
   return w;
 }
 
+// The copy loops of the convolution lowering, outside the kernel class so that the
+// compiler keeps their few variables in registers, and built for AVX2 as well as the
+// x86-64 baseline where the compiler can (the loader picks the version the CPU runs).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// Not memcpy/memset calls either: the runs are short (one output row).
+#define XBARMC_COPY_CLONES \
+  __attribute__((target_clones("avx2", "default"), noinline, optimize("no-tree-loop-distribute-patterns")))
+#else
+#define XBARMC_COPY_CLONES
+#endif
+
+/// Patch rows of output rows [oy0, oy1) from a zero-padded sample (C x hp x wp): row
+/// k = (c, ky, kx) of `cols` (leading dim ld) holds columns (oy, ox).
+XBARMC_COPY_CLONES void im2col_rows(const float* __restrict src, std::int64_t C, std::int64_t hp, std::int64_t wp,
+                                    const Window& w, std::int64_t oy0, std::int64_t oy1, float* __restrict cols,
+                                    std::int64_t ld) {
+  const std::int64_t OW = w.OW, kh = w.kh, kw = w.kw, sh = w.sh, sw = w.sw, dh = w.dh, dw = w.dw;
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t ky = 0; ky < kh; ++ky)
+      for (std::int64_t kx = 0; kx < kw; ++kx) {
+        float* __restrict d = cols + ((c * kh + ky) * kw + kx) * ld;
+        const float* base = src + c * hp * wp + ky * dh * wp + kx * dw;
+        if (sw == 1) {
+          for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
+            const float* __restrict srow = base + oy * sh * wp;
+            for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox];
+          }
+        } else {
+          for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
+            const float* __restrict srow = base + oy * sh * wp;
+            for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox * sw];
+          }
+        }
+      }
+}
+
+/// C channels of H x W from `src` into `pad` (C x hp x wp) with zero borders.
+XBARMC_COPY_CLONES void pad_channels(const float* __restrict src, std::int64_t C, std::int64_t H, std::int64_t W,
+                                     std::int64_t pt, std::int64_t pl, std::int64_t hp, std::int64_t wp,
+                                     float* __restrict pad) {
+  for (std::int64_t c = 0; c < C; ++c) {
+    float* __restrict d = pad + c * hp * wp;
+    const float* __restrict sc = src + c * H * W;
+    for (std::int64_t k = 0; k < pt * wp; ++k) d[k] = 0.0f;
+    for (std::int64_t iy = 0; iy < H; ++iy) {
+      float* __restrict row = d + (iy + pt) * wp;
+      for (std::int64_t k = 0; k < pl; ++k) row[k] = 0.0f;
+      for (std::int64_t k = 0; k < W; ++k) row[pl + k] = sc[iy * W + k];
+      for (std::int64_t k = pl + W; k < wp; ++k) row[k] = 0.0f;
+    }
+    for (std::int64_t k = (pt + H) * wp; k < hp * wp; ++k) d[k] = 0.0f;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Conv (a weight layer): im2col + matrix product per group
 // ---------------------------------------------------------------------------
@@ -145,8 +220,7 @@ class ConvKernel : public OpKernel {
   }
   std::size_t scratch_floats() const override {
     const std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
-    const std::int64_t pr = pchunk_ * P_ * (2 * K_ + Mg_);
-    return static_cast<std::size_t>(std::max(fl, pr) + padded_floats() + 32);
+    return static_cast<std::size_t>(std::max(fl, pr_floats()) + padded_floats() + 32);
   }
 
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
@@ -180,22 +254,22 @@ class ConvKernel : public OpKernel {
               patches = x + s0 * wl_.in_channels * P_ + oy0 * OW;
             else
               im2col(src, oy0, oy1, cols, np);
-            gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_);
-            for (std::int64_t m = 0; m < Mg_; ++m) {
-              float* row = dst + m * P_ + oy0 * OW;
-              finish(row, row, np, bias ? bias[g * Mg_ + m] : 0.0f);
-            }
+            // C starts as the bias and accumulates the product (beta = 1): no zeroing pass.
+            for (std::int64_t m = 0; m < Mg_; ++m) fill(dst + m * P_ + oy0 * OW, np, bias ? bias[g * Mg_ + m] : 0.0f);
+            gemm_t(Wg, patches, np, direct_ ? P_ : np, dst + oy0 * OW, P_, 1.0f);
+            if (relu_)
+              for (std::int64_t m = 0; m < Mg_; ++m) finish(dst + m * P_ + oy0 * OW, dst + m * P_ + oy0 * OW, np, 0.0f);
           }
         } else {
           // Several small samples in one product, then scattered to NCHW.
           const std::int64_t np = cs * P_;
           float* ybuf = cols + K_ * np;
           for (std::int64_t s = 0; s < cs; ++s) im2col(padded_sample(x, s0 + s, g, pad), 0, w_.OH, cols + s * P_, np);
-          gemm_t(Wg, cols, np, np, ybuf, np);
+          for (std::int64_t m = 0; m < Mg_; ++m) fill(ybuf + m * np, np, bias ? bias[g * Mg_ + m] : 0.0f);
+          gemm_t(Wg, cols, np, np, ybuf, np, 1.0f);
           for (std::int64_t s = 0; s < cs; ++s)
             for (std::int64_t m = 0; m < Mg_; ++m)
-              finish(ybuf + m * np + s * P_, y + ((s0 + s) * Mt + g * Mg_ + m) * P_, P_,
-                     bias ? bias[g * Mg_ + m] : 0.0f);
+              finish(ybuf + m * np + s * P_, y + ((s0 + s) * Mt + g * Mg_ + m) * P_, P_, 0.0f);
         }
       }
     }
@@ -204,21 +278,22 @@ class ConvKernel : public OpKernel {
   void run_provider(const float* x, float* y, RunContext& ctx) const {
     const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
     const std::int64_t Mt = Mg_ * G_;
-    float* cols = ctx.scratch;
-    float* rows_buf = cols + pchunk_ * P_ * K_;
+    float* rows_buf = ctx.scratch;
     float* ybuf = rows_buf + pchunk_ * P_ * K_;
     for (std::int64_t s0 = 0; s0 < N_; s0 += pchunk_) {
       const std::int64_t cs = std::min(pchunk_, N_ - s0);
       const std::int64_t np = cs * P_;
       for (int g = 0; g < G_; ++g) {
-        const float* patches = cols;  // K x np
-        if (direct_)
-          patches = x + s0 * wl_.in_channels * P_;
-        else
-          for (std::int64_t s = 0; s < cs; ++s)
-            im2col(padded_sample(x, s0 + s, g, ctx.scratch + round_up(std::max(fl_floats(), pr_floats()))), 0, w_.OH,
-                   cols + s * P_, np);
-        transpose(patches, K_, np, rows_buf);  // rows (sample, oy, ox) x K
+        // Rows (sample, oy, ox) x K: each sample's patch matrix (K x P), transposed.
+        float* pad = ctx.scratch + round_up(std::max(fl_floats(), pr_floats()));
+        for (std::int64_t s = 0; s < cs; ++s) {
+          if (direct_) {
+            transpose(x + (s0 + s) * wl_.in_channels * P_, K_, P_, rows_buf + s * P_ * K_);
+          } else {
+            im2col(padded_sample(x, s0 + s, g, pad), 0, w_.OH, ybuf, P_);  // ybuf: K x P scratch
+            transpose(ybuf, K_, P_, rows_buf + s * P_ * K_);
+          }
+        }
         ctx.provider->matmul(layer_, g, rows_buf, np, ybuf);
         for (std::int64_t s = 0; s < cs; ++s) {
           float* dst = y + ((s0 + s) * Mt + g * Mg_) * P_;
@@ -231,11 +306,14 @@ class ConvKernel : public OpKernel {
   }
 
   // C (Mg x np, leading dim ldc) = Wg^T (Mg x K) * patches (K x np, leading dim ldb).
-  void gemm_t(const float* Wg, const float* patches, std::int64_t np, std::int64_t ldb, float* C,
-              std::int64_t ldc) const {
+  void gemm_t(const float* Wg, const float* patches, std::int64_t np, std::int64_t ldb, float* C, std::int64_t ldc,
+              float beta) const {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(Mg_), static_cast<int>(np),
-                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(ldb), 0.0f, C,
+                static_cast<int>(K_), 1.0f, Wg, static_cast<int>(Mg_), patches, static_cast<int>(ldb), beta, C,
                 static_cast<int>(ldc));
+  }
+  static void fill(float* d, std::int64_t n, float v) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = v;
   }
   // dst[p] = src[p] + b over n values of one channel, with the fused ReLU (src may be dst).
   void finish(const float* src, float* dst, std::int64_t n, float b) const {
@@ -250,7 +328,7 @@ class ConvKernel : public OpKernel {
   }
   static std::int64_t round_up(std::int64_t n) { return (n + 15) / 16 * 16; }
   std::int64_t fl_floats() const { return chunk_ * band_ * w_.OW * (K_ + Mg_); }
-  std::int64_t pr_floats() const { return pchunk_ * P_ * (2 * K_ + Mg_); }
+  std::int64_t pr_floats() const { return P_ * (pchunk_ * K_ + std::max(K_, pchunk_ * Mg_)); }
   bool padded() const { return w_.pt > 0 || w_.pl > 0 || w_.pb > 0 || w_.pr > 0; }
   std::int64_t Hp() const { return w_.H + w_.pt + w_.pb; }
   std::int64_t Wp() const { return w_.W + w_.pl + w_.pr; }
@@ -261,40 +339,13 @@ class ConvKernel : public OpKernel {
   const float* padded_sample(const float* x, std::int64_t s, int g, float* pad) const {
     const float* src = x + (s * wl_.in_channels + g * Cg_) * w_.H * w_.W;
     if (!padded()) return src;
-    const std::int64_t hp = Hp(), wp = Wp(), W = w_.W;
-    for (std::int64_t c = 0; c < Cg_; ++c) {
-      float* d = pad + c * hp * wp;
-      const float* sc = src + c * w_.H * W;
-      for (std::int64_t k = 0; k < w_.pt * wp; ++k) d[k] = 0.0f;
-      for (std::int64_t iy = 0; iy < w_.H; ++iy) {
-        float* row = d + (iy + w_.pt) * wp;
-        for (std::int64_t k = 0; k < w_.pl; ++k) row[k] = 0.0f;
-        for (std::int64_t k = 0; k < W; ++k) row[w_.pl + k] = sc[iy * W + k];
-        for (std::int64_t k = w_.pl + W; k < wp; ++k) row[k] = 0.0f;
-      }
-      for (std::int64_t k = (w_.pt + w_.H) * wp; k < hp * wp; ++k) d[k] = 0.0f;
-    }
+    pad_channels(src, Cg_, w_.H, w_.W, w_.pt, w_.pl, Hp(), Wp(), pad);
     return pad;
   }
 
-  // Patch rows of output rows [oy0, oy1) from a padded sample: row k = (c, ky, kx) of
-  // `cols` (leading dim ld) holds columns (oy, ox). No bounds checks: the padding is real.
+  // Patch rows of output rows [oy0, oy1) from a padded sample (see im2col_rows).
   void im2col(const float* src, std::int64_t oy0, std::int64_t oy1, float* cols, std::int64_t ld) const {
-    const Window& w = w_;
-    const std::int64_t hp = padded() ? Hp() : w.H, wp = padded() ? Wp() : w.W, OW = w.OW;
-    for (std::int64_t c = 0; c < Cg_; ++c)
-      for (std::int64_t ky = 0; ky < w.kh; ++ky)
-        for (std::int64_t kx = 0; kx < w.kw; ++kx) {
-          float* d = cols + ((c * w.kh + ky) * w.kw + kx) * ld;
-          const float* base = src + c * hp * wp + ky * w.dh * wp + kx * w.dw;
-          for (std::int64_t oy = oy0; oy < oy1; ++oy, d += OW) {
-            const float* srow = base + oy * w.sh * wp;
-            if (w.sw == 1)
-              for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox];
-            else
-              for (std::int64_t ox = 0; ox < OW; ++ox) d[ox] = srow[ox * w.sw];
-          }
-        }
+    im2col_rows(src, Cg_, padded() ? Hp() : w_.H, padded() ? Wp() : w_.W, w_, oy0, oy1, cols, ld);
   }
 
   int layer_;

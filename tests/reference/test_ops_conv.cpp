@@ -145,12 +145,14 @@ std::vector<float> naive_conv(const ConvCase& c, const std::vector<float>& x, co
 
 TEST(OpsConv, MatchesNaiveConvolutionOverGeometries) {
   const std::vector<ConvCase> cases = {
-      {3, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // same padding
-      {2, 4, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},    // stride 2, 2 groups
-      {2, 4, 8, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4},    // depthwise, dilation 2
-      {5, 2, 6, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1},    // asymmetric kernel, stride and pads
-      {3, 8, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 (direct path)
-      {2, 3, 28, 28, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},  // LeNet-like
+      {3, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // same padding
+      {2, 4, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},      // stride 2, 2 groups
+      {2, 4, 8, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4},      // depthwise, dilation 2
+      {5, 2, 6, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1},      // asymmetric kernel, stride and pads
+      {3, 8, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},     // 1x1 (direct path)
+      {2, 3, 28, 28, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},    // LeNet-like: bands of output rows
+      {1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // ResNet stage 1
+      {2, 6, 24, 24, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2},    // vertical dilation only, groups
   };
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
