@@ -10,6 +10,9 @@
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "op_common.hpp"
 
@@ -175,6 +178,66 @@ XBARMC_COPY_CLONES void im2col_rows(const float* __restrict src, std::int64_t C,
       }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define XBARMC_HAVE_DIRECT_CONV 1
+/// Direct convolution with horizontal stride 1 (AVX2 + FMA): a padded sample (C x hp x wp)
+/// to `out` (M x OH x OW). Blocks of 4 output channels x 16 output columns (two vectors)
+/// accumulate in registers; weights come packed as [M/4][C][kh][kw][4]. Writes
+/// relu?(sum + bias[m]). `pad` needs 16 floats of readable slack after its end.
+__attribute__((target("avx2,fma"))) void direct_conv_avx2(const float* pad, std::int64_t C, std::int64_t hp,
+                                                          std::int64_t wp, const Window& w, std::int64_t M,
+                                                          const float* packed, const float* bias, bool relu,
+                                                          float* out) {
+  const std::int64_t OH = w.OH, OW = w.OW, kh = w.kh, kw = w.kw, sh = w.sh, dh = w.dh;
+  const std::int64_t mblocks = (M + 3) / 4;
+  const __m256 zero = _mm256_setzero_ps();
+  alignas(32) float tmp[4][16];
+  for (std::int64_t mb = 0; mb < mblocks; ++mb) {
+    const float* wb = packed + mb * C * kh * kw * 4;
+    const std::int64_t mcount = std::min<std::int64_t>(4, M - mb * 4);
+    __m256 b[4];
+    for (int j = 0; j < 4; ++j) b[j] = _mm256_set1_ps(j < mcount && bias ? bias[mb * 4 + j] : 0.0f);
+    for (std::int64_t oy = 0; oy < OH; ++oy)
+      for (std::int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
+        __m256 a00 = b[0], a01 = b[0], a10 = b[1], a11 = b[1], a20 = b[2], a21 = b[2], a30 = b[3], a31 = b[3];
+        const float* wk = wb;
+        for (std::int64_t c = 0; c < C; ++c)
+          for (std::int64_t ky = 0; ky < kh; ++ky) {
+            const float* row = pad + c * hp * wp + (oy * sh + ky * dh) * wp + ox0;
+            for (std::int64_t kx = 0; kx < kw; ++kx, wk += 4) {
+              const __m256 x0 = _mm256_loadu_ps(row + kx), x1 = _mm256_loadu_ps(row + kx + 8);
+              __m256 v = _mm256_broadcast_ss(wk);
+              a00 = _mm256_fmadd_ps(v, x0, a00);
+              a01 = _mm256_fmadd_ps(v, x1, a01);
+              v = _mm256_broadcast_ss(wk + 1);
+              a10 = _mm256_fmadd_ps(v, x0, a10);
+              a11 = _mm256_fmadd_ps(v, x1, a11);
+              v = _mm256_broadcast_ss(wk + 2);
+              a20 = _mm256_fmadd_ps(v, x0, a20);
+              a21 = _mm256_fmadd_ps(v, x1, a21);
+              v = _mm256_broadcast_ss(wk + 3);
+              a30 = _mm256_fmadd_ps(v, x0, a30);
+              a31 = _mm256_fmadd_ps(v, x1, a31);
+            }
+          }
+        if (relu) {
+          a00 = _mm256_max_ps(a00, zero), a01 = _mm256_max_ps(a01, zero), a10 = _mm256_max_ps(a10, zero);
+          a11 = _mm256_max_ps(a11, zero), a20 = _mm256_max_ps(a20, zero), a21 = _mm256_max_ps(a21, zero);
+          a30 = _mm256_max_ps(a30, zero), a31 = _mm256_max_ps(a31, zero);
+        }
+        const std::int64_t n = std::min<std::int64_t>(16, OW - ox0);
+        _mm256_store_ps(tmp[0], a00), _mm256_store_ps(tmp[0] + 8, a01), _mm256_store_ps(tmp[1], a10);
+        _mm256_store_ps(tmp[1] + 8, a11), _mm256_store_ps(tmp[2], a20), _mm256_store_ps(tmp[2] + 8, a21);
+        _mm256_store_ps(tmp[3], a30), _mm256_store_ps(tmp[3] + 8, a31);
+        for (std::int64_t j = 0; j < mcount; ++j) {
+          float* o = out + ((mb * 4 + j) * OH + oy) * OW + ox0;
+          for (std::int64_t q = 0; q < n; ++q) o[q] = tmp[j][q];
+        }
+      }
+  }
+}
+#endif
+
 /// C channels of H x W from `src` into `pad` (C x hp x wp) with zero borders.
 XBARMC_COPY_CLONES void pad_channels(const float* __restrict src, std::int64_t C, std::int64_t H, std::int64_t W,
                                      std::int64_t pt, std::int64_t pl, std::int64_t hp, std::int64_t wp,
@@ -217,15 +280,35 @@ class ConvKernel : public OpKernel {
     // The provider path hands whole samples to the provider (fewer, larger calls).
     pchunk_ = std::clamp<std::int64_t>(kProviderChunk / per_sample, 1, std::max<std::int64_t>(N, 1));
     if (direct_) chunk_ = pchunk_ = 1;  // the input of one sample is already its patch matrix
+#if defined(XBARMC_HAVE_DIRECT_CONV)
+    // Horizontal stride 1 on a CPU with AVX2 and FMA: a direct convolution (no patch
+    // matrix) for the float path; the provider path keeps the patch rows.
+    // Rows of 8 or fewer outputs would waste most of the two 8-wide vectors: GEMM there.
+    dconv_ = !direct_ && w.sw == 1 && w.dw == 1 && w.OW > 8 && __builtin_cpu_supports("avx2") &&
+             __builtin_cpu_supports("fma");
+    if (dconv_) {
+      const std::int64_t mblocks = (Mg_ + 3) / 4, taps = w.kh * w.kw;
+      dpacked_.assign(static_cast<std::size_t>(G_ * mblocks * Cg_ * taps * 4), 0.0f);
+      for (int g = 0; g < G_; ++g)
+        for (std::int64_t m = 0; m < Mg_; ++m)
+          for (std::int64_t c = 0; c < Cg_; ++c)
+            for (std::int64_t t = 0; t < taps; ++t)
+              dpacked_[(((g * mblocks + m / 4) * Cg_ + c) * taps + t) * 4 + m % 4] = wl.w(g, c * taps + t, m);
+    }
+#endif
   }
   std::size_t scratch_floats() const override {
-    const std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
+    std::int64_t fl = chunk_ * band_ * w_.OW * (K_ + Mg_);
+    if (dconv_) fl = std::max(fl, Cg_ * Hp() * Wp() + 64);
     return static_cast<std::size_t>(std::max(fl, pr_floats()) + padded_floats() + 32);
   }
 
   void run(const TensorView* in, const TensorView* out, RunContext& ctx) override {
-    if (ctx.provider)
-      run_provider(in[0].f(), out[0].f(), ctx);
+    if (ctx.provider) run_provider(in[0].f(), out[0].f(), ctx);
+#if defined(XBARMC_HAVE_DIRECT_CONV)
+    else if (dconv_)
+      run_direct(in[0].f(), out[0].f(), ctx.scratch);
+#endif
     else
       run_float(in[0].f(), out[0].f(), ctx.scratch);
   }
@@ -274,6 +357,23 @@ class ConvKernel : public OpKernel {
       }
     }
   }
+
+#if defined(XBARMC_HAVE_DIRECT_CONV)
+  void run_direct(const float* x, float* y, float* scratch) const {
+    const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
+    const std::int64_t Mt = Mg_ * G_, mblocks = (Mg_ + 3) / 4, taps = w_.kh * w_.kw;
+    const std::int64_t hp = Hp(), wp = Wp();
+    for (std::int64_t s = 0; s < N_; ++s)
+      for (int g = 0; g < G_; ++g) {
+        // Always a padded copy: the kernel reads up to 16 floats past a row's last output.
+        const float* src = x + (s * wl_.in_channels + g * Cg_) * w_.H * w_.W;
+        pad_channels(src, Cg_, w_.H, w_.W, w_.pt, w_.pl, hp, wp, scratch);
+        for (std::int64_t k = 0; k < 32; ++k) scratch[Cg_ * hp * wp + k] = 0.0f;
+        direct_conv_avx2(scratch, Cg_, hp, wp, w_, Mg_, dpacked_.data() + g * mblocks * Cg_ * taps * 4,
+                         bias ? bias + g * Mg_ : nullptr, relu_, y + (s * Mt + g * Mg_) * P_);
+      }
+  }
+#endif
 
   void run_provider(const float* x, float* y, RunContext& ctx) const {
     const float* bias = wl_.bias.empty() ? nullptr : wl_.bias.data();
@@ -356,6 +456,8 @@ class ConvKernel : public OpKernel {
   int G_ = 1;
   std::int64_t Cg_ = 0, Mg_ = 0, K_ = 0, P_ = 0;
   std::int64_t chunk_ = 1, band_ = 1, pchunk_ = 1;
+  bool dconv_ = false;          // float path by direct_conv_avx2
+  std::vector<float> dpacked_;  // its weights: [group][M/4][Cg][kh][kw][4]
   bool direct_ = false;
 };
 

@@ -153,6 +153,10 @@ TEST(OpsConv, MatchesNaiveConvolutionOverGeometries) {
       {2, 3, 28, 28, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},    // LeNet-like: bands of output rows
       {1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // ResNet stage 1
       {2, 6, 24, 24, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2},    // vertical dilation only, groups
+      // Direct AVX2 path: 5 output channels (a partial block of 4), 19 output columns (a
+      // partial block of 16), vertical stride 2, asymmetric pads.
+      {2, 3, 13, 19, 5, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, 1},
+      {1, 2, 6, 40, 7, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1},  // 40 columns: two full blocks + 8
   };
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
