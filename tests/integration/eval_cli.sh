@@ -9,23 +9,7 @@ SRC="$2"
 DATA=/usr/share/datasets/fashion-mnist
 MODEL="$SRC/experiments/models/lenet5.onnx"
 PY=/usr/bin/python3
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-expect() {  # expect CODE PATTERN -- command...
-  local code="$1" pattern="$2"
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    echo "FAIL: '$*' exited $rc, expected $code"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/out" "$tmp/err"; then
-    echo "FAIL: '$*' output lacks /$pattern/"; cat "$tmp/out" "$tmp/err"; fail=1; return
-  fi
-  echo "ok: $* -> $rc"
-}
+source "$(dirname "$0")/common.sh"
 
 expect 0 'Usage: xbarmc eval' -- "$X" eval --help
 expect 0 'weight-bits|weight_bits' -- "$X" eval --help
