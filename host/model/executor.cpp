@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "xbarmc/errors.hpp"
+#include "xbarmc/model/bind.hpp"
 #include "xbarmc/model/ops.hpp"
 
 namespace xbarmc::model {
@@ -71,63 +72,11 @@ Executor::Plan& Executor::plan_for(std::int64_t batch) {
   const Graph& g = model_.graph();
   auto plan = std::make_unique<Plan>();
   plan->batch = batch;
+  BoundGraph bg = bind_graph(model_, batch);
   const int V = static_cast<int>(g.value_names.size());
-  std::vector<ValueMeta> meta(V);
-  std::vector<char> known(V, 0);  // meta[v] is set
-  for (const auto& [v, t] : g.constants) {
-    meta[v] = ValueMeta{t.dtype, t.shape, &t};
-    known[v] = 1;
-  }
-  Shape in_shape{batch};
-  for (auto d : model_.input_shape()) in_shape.push_back(d);
-  meta[g.input] = ValueMeta{DType::f32, in_shape, nullptr};
-  known[g.input] = 1;
-
-  // Bind every node; fold what is known before the run.
-  struct Pending {
-    int node;
-    BoundOp bound;
-  };
-  std::vector<Pending> pending;
-  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
-    const Node& n = g.nodes[k];
-    std::vector<ValueMeta> in;
-    bool all_known = true;
-    for (int v : n.inputs) {
-      if (v < 0) {
-        in.emplace_back();
-        continue;
-      }
-      if (!known[v]) throw Error(fmt::format("internal: value '{}' used before it is defined", g.value_names[v]));
-      in.push_back(meta[v]);
-      all_known = all_known && meta[v].value != nullptr;
-    }
-    BindContext ctx;
-    ctx.source = model_.path();
-    ctx.opset = g.opset;
-    ctx.layers = &model_.weight_layers();
-    ctx.layer = model_.node_layer(static_cast<int>(k));
-    ctx.fused_relu = model_.node_fused_relu(static_cast<int>(k));
-    BoundOp b = bind_op(n, in, ctx);
-    if (b.shape_only || (all_known && ctx.layer < 0)) {
-      std::vector<Tensor> outs = evaluate(n, in, ctx);
-      for (std::size_t o = 0; o < outs.size() && o < n.outputs.size(); ++o) {
-        if (n.outputs[o] < 0) continue;
-        plan->folded.push_back(std::move(outs[o]));
-        const Tensor& t = plan->folded.back();
-        meta[n.outputs[o]] = ValueMeta{t.dtype, t.shape, &t};
-        known[n.outputs[o]] = 1;
-      }
-      continue;
-    }
-    for (std::size_t o = 0; o < b.outputs.size() && o < n.outputs.size(); ++o) {
-      if (n.outputs[o] < 0) continue;
-      meta[n.outputs[o]] = b.outputs[o];
-      known[n.outputs[o]] = 1;
-    }
-    pending.push_back(Pending{static_cast<int>(k), std::move(b)});
-  }
-  if (!known[g.output]) throw Error("internal: the graph output is never computed");
+  const std::vector<ValueMeta>& meta = bg.meta;
+  std::vector<BoundGraph::Step>& pending = bg.steps;
+  plan->folded = std::move(bg.folded);  // a deque's move keeps its elements where they are
 
   // Buffer assignment with reuse. A storage holds one value and its views; it is freed
   // after the last step that reads any of them.
@@ -245,8 +194,7 @@ Executor::Plan& Executor::plan_for(std::int64_t batch) {
     throw InvalidInput(model_.path(), fmt::format("the graph output '{}' is {}, expected float logits", g.output_name,
                                                   dtype_name(plan->output.dtype)));
   plan->value_shapes.resize(V);
-  for (int v = 0; v < V; ++v)
-    if (known[v]) plan->value_shapes[v] = meta[v].shape;
+  for (int v = 0; v < V; ++v) plan->value_shapes[v] = meta[v].shape;  // empty for values never computed
   plans_.push_back(std::move(plan));
   return *plans_.back();
 }

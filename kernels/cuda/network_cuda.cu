@@ -14,6 +14,7 @@
 #include "ops_cuda.cuh"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/errors.hpp"
+#include "xbarmc/model/bind.hpp"
 #include "xbarmc/model/ops.hpp"
 
 namespace xbarmc::cuda {
@@ -99,53 +100,17 @@ struct GpuNetwork::Impl {
 void GpuNetwork::Impl::plan(bool allocate) {
   const model::Graph& g = model.graph();
   const int V = static_cast<int>(g.value_names.size());
-  meta.assign(V, ValueMeta{});
   ptr.assign(V, nullptr);
-  std::vector<char> known(V, 0);
-  for (const auto& [v, t] : g.constants) {
-    meta[v] = ValueMeta{t.dtype, t.shape, &t};
-    known[v] = 1;
-  }
-  Shape in_shape{batch};
-  for (auto d : model.input_shape()) in_shape.push_back(d);
-  meta[g.input] = ValueMeta{DType::f32, in_shape, nullptr};
-  known[g.input] = 1;
-
+  model::BoundGraph bg = model::bind_graph(model, batch);
+  meta = std::move(bg.meta);
+  folded = std::move(bg.folded);  // a deque's move keeps its elements where they are
   std::vector<int> pending;
-  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
-    const Node& n = g.nodes[k];
-    std::vector<ValueMeta> in;
-    bool all_known = true;
-    for (int v : n.inputs) {
-      if (v < 0) {
-        in.emplace_back();
-        continue;
-      }
-      in.push_back(meta[v]);
-      all_known = all_known && meta[v].value != nullptr;
-    }
-    model::BindContext ctx;
-    ctx.source = model.path();
-    ctx.opset = g.opset;
-    ctx.layers = &model.weight_layers();
-    ctx.layer = model.node_layer(static_cast<int>(k));
-    ctx.fused_relu = model.node_fused_relu(static_cast<int>(k));
-    model::BoundOp b = model::bind_op(n, in, ctx);
-    if (b.shape_only || (all_known && ctx.layer < 0)) {
-      std::vector<Tensor> outs = model::evaluate(n, in, ctx);
-      for (std::size_t o = 0; o < outs.size() && o < n.outputs.size(); ++o) {
-        if (n.outputs[o] < 0) continue;
-        folded.push_back(std::move(outs[o]));
-        meta[n.outputs[o]] = ValueMeta{folded.back().dtype, folded.back().shape, &folded.back()};
-      }
-      continue;
-    }
-    for (std::size_t o = 0; o < b.outputs.size() && o < n.outputs.size(); ++o)
-      if (n.outputs[o] >= 0) meta[n.outputs[o]] = b.outputs[o];
-    for (std::size_t o = 0; o < n.outputs.size(); ++o)
-      if (n.outputs[o] >= 0 && meta[n.outputs[o]].dtype != DType::f32)
+  for (const auto& st : bg.steps) {
+    const Node& n = g.nodes[st.node];
+    for (int v : n.outputs)
+      if (v >= 0 && meta[v].dtype != DType::f32)
         unsupported(n, "an integer activation (data-dependent shapes or indices)");
-    pending.push_back(static_cast<int>(k));
+    pending.push_back(st.node);
   }
   if (meta[g.output].value) throw Unsupported("a network whose output does not depend on its input");
 

@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// The bind pass shared by the CPU executor and the GPU network planner: every node
+/// bound to concrete shapes for one batch size, shape arithmetic and constant
+/// subgraphs folded, and the nodes left to run in topological order.
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "xbarmc/model/model.hpp"
+#include "xbarmc/model/ops.hpp"
+
+namespace xbarmc::model {
+
+/// A graph bound for one batch size.
+struct BoundGraph {
+  /// A node that runs: its index in the graph and its bound op.
+  struct Step {
+    int node = -1;
+    BoundOp bound;
+  };
+  std::vector<ValueMeta> meta;  ///< per value: type, shape, contents when known before the run
+  std::deque<Tensor> folded;    ///< the contents of values folded while binding (stable addresses)
+  std::vector<Step> steps;      ///< the nodes that run, in order
+};
+
+/// Binds `model`'s graph for inputs of `batch` samples. Nodes whose inputs are all
+/// known (and that are not weight layers) and shape-only nodes are evaluated now.
+/// Throws what bind_op throws; Error when a value is used before it is defined or the
+/// graph output is never computed.
+BoundGraph bind_graph(const Model& model, std::int64_t batch);
+
+}  // namespace xbarmc::model
