@@ -2,104 +2,84 @@
 // broadcasting, Where, Clip. Float math runs in float32 like PyTorch's CPU kernels.
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "op_common.hpp"
 
-namespace xbarmc::model::detail {
+namespace xbarmc::model {
+namespace detail {
+namespace {
 
+/// ONNX op type -> unary operator.
+const std::map<std::string, UnaryOp>& unary_ops() {
+  static const std::map<std::string, UnaryOp> m = {{"Relu", UnaryOp::relu},
+                                                   {"LeakyRelu", UnaryOp::leaky_relu},
+                                                   {"Sigmoid", UnaryOp::sigmoid},
+                                                   {"Tanh", UnaryOp::tanh_},
+                                                   {"Erf", UnaryOp::erf_},
+                                                   {"Sqrt", UnaryOp::sqrt_},
+                                                   {"Exp", UnaryOp::exp_},
+                                                   {"Log", UnaryOp::log_},
+                                                   {"Neg", UnaryOp::neg},
+                                                   {"Abs", UnaryOp::abs_},
+                                                   {"Reciprocal", UnaryOp::reciprocal},
+                                                   {"Clip", UnaryOp::clip},
+                                                   {"HardSigmoid", UnaryOp::hard_sigmoid},
+                                                   {"HardSwish", UnaryOp::hard_swish},
+                                                   {"Softplus", UnaryOp::softplus},
+                                                   {"Gelu", UnaryOp::gelu},
+                                                   {"Elu", UnaryOp::elu},
+                                                   {"Floor", UnaryOp::floor_},
+                                                   {"Ceil", UnaryOp::ceil_},
+                                                   {"Round", UnaryOp::round_},
+                                                   {"Not", UnaryOp::not_},
+                                                   {"Sign", UnaryOp::sign}};
+  return m;
+}
+
+}  // namespace
+}  // namespace detail
+
+std::optional<UnaryBinding> unary_binding(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
+  const auto it = detail::unary_ops().find(n.op_type);
+  if (it == detail::unary_ops().end()) return std::nullopt;
+  UnaryBinding u{it->second, UnaryParams{}};
+  UnaryParams& p = u.params;
+  switch (u.op) {
+    case UnaryOp::leaky_relu:
+      p.alpha = n.attr_float("alpha", 0.01f);
+      break;
+    case UnaryOp::elu:
+      p.alpha = n.attr_float("alpha", 1.0f);
+      break;
+    case UnaryOp::hard_sigmoid:
+      p.alpha = n.attr_float("alpha", 0.2f);
+      p.beta = n.attr_float("beta", 0.5f);
+      break;
+    case UnaryOp::gelu:
+      if (n.attr_text("approximate", "none") == "tanh") u.op = UnaryOp::gelu_tanh;
+      break;
+    case UnaryOp::clip:
+      if (c.opset < 11) {
+        p.lo = n.attr_float("min", p.lo);
+        p.hi = n.attr_float("max", p.hi);
+      } else {
+        if (n.has_input(1)) p.lo = static_cast<float>(detail::constant_input(n, in, c, 1, "minimum").at(0));
+        if (n.has_input(2)) p.hi = static_cast<float>(detail::constant_input(n, in, c, 2, "maximum").at(0));
+      }
+      break;
+    default:
+      break;
+  }
+  return u;
+}
+
+namespace detail {
 namespace {
 
 // ---------------------------------------------------------------------------
 // Unary
 // ---------------------------------------------------------------------------
-struct UnaryParams {
-  float alpha = 0.0f;
-  float beta = 0.0f;
-  float lo = -std::numeric_limits<float>::infinity();
-  float hi = std::numeric_limits<float>::infinity();
-};
-
-enum class UnaryOp {
-  relu,
-  leaky_relu,
-  sigmoid,
-  tanh_,
-  erf_,
-  sqrt_,
-  exp_,
-  log_,
-  neg,
-  abs_,
-  reciprocal,
-  clip,
-  hard_sigmoid,
-  hard_swish,
-  softplus,
-  gelu,
-  gelu_tanh,
-  elu,
-  floor_,
-  ceil_,
-  round_,
-  not_,
-  sign,
-  identity
-};
-
-inline float apply_unary(UnaryOp op, float x, const UnaryParams& p) {
-  switch (op) {
-    case UnaryOp::relu:
-      return x > 0.0f ? x : 0.0f;
-    case UnaryOp::leaky_relu:
-      return x >= 0.0f ? x : p.alpha * x;
-    case UnaryOp::sigmoid:
-      return 1.0f / (1.0f + std::exp(-x));
-    case UnaryOp::tanh_:
-      return std::tanh(x);
-    case UnaryOp::erf_:
-      return std::erf(x);
-    case UnaryOp::sqrt_:
-      return std::sqrt(x);
-    case UnaryOp::exp_:
-      return std::exp(x);
-    case UnaryOp::log_:
-      return std::log(x);
-    case UnaryOp::neg:
-      return -x;
-    case UnaryOp::abs_:
-      return std::fabs(x);
-    case UnaryOp::reciprocal:
-      return 1.0f / x;
-    case UnaryOp::clip:
-      return x < p.lo ? p.lo : (x > p.hi ? p.hi : x);
-    case UnaryOp::hard_sigmoid:
-      return std::fmax(0.0f, std::fmin(1.0f, p.alpha * x + p.beta));
-    case UnaryOp::hard_swish:
-      return x * std::fmax(0.0f, std::fmin(1.0f, x / 6.0f + 0.5f));
-    case UnaryOp::softplus:
-      return x > 20.0f ? x : std::log1p(std::exp(x));
-    case UnaryOp::gelu:
-      return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-    case UnaryOp::gelu_tanh:
-      return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case UnaryOp::elu:
-      return x >= 0.0f ? x : p.alpha * (std::exp(x) - 1.0f);
-    case UnaryOp::floor_:
-      return std::floor(x);
-    case UnaryOp::ceil_:
-      return std::ceil(x);
-    case UnaryOp::round_:
-      return std::nearbyint(x);  // half to even, as ONNX asks
-    case UnaryOp::not_:
-      return x == 0.0f ? 1.0f : 0.0f;
-    case UnaryOp::sign:
-      return static_cast<float>((x > 0.0f) - (x < 0.0f));
-    case UnaryOp::identity:
-      return x;
-  }
-  return x;
-}
-
 inline std::int64_t apply_unary_int(UnaryOp op, std::int64_t x, const UnaryParams& p) {
   switch (op) {
     case UnaryOp::relu:
@@ -176,34 +156,15 @@ bool int_capable(UnaryOp op) {
   }
 }
 
-Binder unary(UnaryOp op) {
-  return [op](const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
-    const ValueMeta& x = input(n, in, c, 0);
-    UnaryParams p;
-    if (op == UnaryOp::leaky_relu) p.alpha = n.attr_float("alpha", 0.01f);
-    if (op == UnaryOp::elu) p.alpha = n.attr_float("alpha", 1.0f);
-    if (op == UnaryOp::hard_sigmoid) {
-      p.alpha = n.attr_float("alpha", 0.2f);
-      p.beta = n.attr_float("beta", 0.5f);
-    }
-    UnaryOp actual = op;
-    if (op == UnaryOp::gelu && n.attr_text("approximate", "none") == "tanh") actual = UnaryOp::gelu_tanh;
-    if (op == UnaryOp::clip) {
-      if (c.opset < 11) {
-        p.lo = n.attr_float("min", p.lo);
-        p.hi = n.attr_float("max", p.hi);
-      } else {
-        if (n.has_input(1)) p.lo = static_cast<float>(constant_input(n, in, c, 1, "minimum").at(0));
-        if (n.has_input(2)) p.hi = static_cast<float>(constant_input(n, in, c, 2, "maximum").at(0));
-      }
-    }
-    if (x.dtype == DType::i64 && !int_capable(actual)) fail(n, c, "this operator needs a float input, got int64");
-    BoundOp b;
-    b.kernel = std::make_unique<UnaryKernel>(actual, p, c.fused_relu);
-    b.outputs = {ValueMeta{x.dtype, x.shape, nullptr}};
-    b.aliasing = Aliasing::in_place;
-    return b;
-  };
+BoundOp bind_unary(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
+  const ValueMeta& x = input(n, in, c, 0);
+  const UnaryBinding u = *unary_binding(n, in, c);
+  if (x.dtype == DType::i64 && !int_capable(u.op)) fail(n, c, "this operator needs a float input, got int64");
+  BoundOp b;
+  b.kernel = std::make_unique<UnaryKernel>(u.op, u.params, c.fused_relu);
+  b.outputs = {ValueMeta{x.dtype, x.shape, nullptr}};
+  b.aliasing = Aliasing::in_place;
+  return b;
 }
 
 // ---------------------------------------------------------------------------
@@ -445,28 +406,7 @@ BoundOp bind_where(const Node& n, const std::vector<ValueMeta>& in, const BindCo
 }  // namespace
 
 void register_elementwise_ops(Registry& r) {
-  r["Relu"] = unary(UnaryOp::relu);
-  r["LeakyRelu"] = unary(UnaryOp::leaky_relu);
-  r["Sigmoid"] = unary(UnaryOp::sigmoid);
-  r["Tanh"] = unary(UnaryOp::tanh_);
-  r["Erf"] = unary(UnaryOp::erf_);
-  r["Sqrt"] = unary(UnaryOp::sqrt_);
-  r["Exp"] = unary(UnaryOp::exp_);
-  r["Log"] = unary(UnaryOp::log_);
-  r["Neg"] = unary(UnaryOp::neg);
-  r["Abs"] = unary(UnaryOp::abs_);
-  r["Reciprocal"] = unary(UnaryOp::reciprocal);
-  r["Clip"] = unary(UnaryOp::clip);
-  r["HardSigmoid"] = unary(UnaryOp::hard_sigmoid);
-  r["HardSwish"] = unary(UnaryOp::hard_swish);
-  r["Softplus"] = unary(UnaryOp::softplus);
-  r["Gelu"] = unary(UnaryOp::gelu);
-  r["Elu"] = unary(UnaryOp::elu);
-  r["Floor"] = unary(UnaryOp::floor_);
-  r["Ceil"] = unary(UnaryOp::ceil_);
-  r["Round"] = unary(UnaryOp::round_);
-  r["Not"] = unary(UnaryOp::not_);
-  r["Sign"] = unary(UnaryOp::sign);
+  for (const auto& [name, op] : unary_ops()) r[name] = bind_unary;
   r["Add"] = binary(BinaryOp::add);
   r["Sum"] = binary(BinaryOp::add);
   r["Sub"] = binary(BinaryOp::sub);
@@ -488,4 +428,5 @@ void register_elementwise_ops(Registry& r) {
   r["Where"] = bind_where;
 }
 
-}  // namespace xbarmc::model::detail
+}  // namespace detail
+}  // namespace xbarmc::model

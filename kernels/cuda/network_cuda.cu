@@ -262,7 +262,8 @@ void GpuNetwork::Impl::add_step(int k, const Node& n) {
     float* y = ptr[n.outputs[0]];
     const std::int64_t cnt = numel(meta[n.outputs[0]].shape);
     cudaStream_t s = stream;
-    steps.push_back([=](const CrossbarBinding&) { ops::unary(ops::Unary::relu, y, y, cnt, 0, 0, 0, s); });
+    steps.push_back(
+        [=](const CrossbarBinding&) { ops::unary(model::UnaryOp::relu, model::UnaryParams{}, y, y, cnt, s); });
   }
 }
 
@@ -274,41 +275,26 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
   float* y = ptr[yv];
   const Shape sy = meta[yv].shape;
   auto in_shape = [&](int i) { return meta[n.inputs[i]].shape; };
-  static const std::map<std::string, ops::Unary> unary_ops = {{"Relu", ops::Unary::relu},
-                                                              {"LeakyRelu", ops::Unary::leaky_relu},
-                                                              {"Sigmoid", ops::Unary::sigmoid},
-                                                              {"Tanh", ops::Unary::tanh_},
-                                                              {"Erf", ops::Unary::erf_},
-                                                              {"Sqrt", ops::Unary::sqrt_},
-                                                              {"Exp", ops::Unary::exp_},
-                                                              {"Log", ops::Unary::log_},
-                                                              {"Neg", ops::Unary::neg},
-                                                              {"Abs", ops::Unary::abs_},
-                                                              {"Reciprocal", ops::Unary::reciprocal},
-                                                              {"Clip", ops::Unary::clip},
-                                                              {"Cast", ops::Unary::identity}};
   static const std::map<std::string, ops::Binary> binary_ops = {
       {"Add", ops::Binary::add},  {"Sub", ops::Binary::sub},  {"Mul", ops::Binary::mul},  {"Div", ops::Binary::div},
       {"Pow", ops::Binary::pow_}, {"Max", ops::Binary::max_}, {"Min", ops::Binary::min_}, {"Sum", ops::Binary::add}};
-  if (auto u = unary_ops.find(op); u != unary_ops.end()) {
+  std::vector<ValueMeta> in;
+  for (int v : n.inputs) in.push_back(v >= 0 ? meta[v] : ValueMeta{});
+  model::BindContext ctx;
+  ctx.source = model.path();
+  ctx.opset = model.graph().opset;
+  if (op == "Cast") {  // float activations only (integer ones are refused): a copy
     const float* x = dev_float(n.inputs[0]);
-    float alpha = n.attr_float("alpha", 0.01f), lo = -std::numeric_limits<float>::infinity(),
-          hi = std::numeric_limits<float>::infinity();
-    if (op == "Clip") {
-      if (n.has("min")) lo = n.attr_float("min", lo);
-      if (n.has("max")) hi = n.attr_float("max", hi);
-      if (n.has_input(1)) {
-        if (!meta[n.inputs[1]].value) unsupported(n, "a Clip bound computed at run time");
-        lo = static_cast<float>(meta[n.inputs[1]].value->at(0));
-      }
-      if (n.has_input(2)) {
-        if (!meta[n.inputs[2]].value) unsupported(n, "a Clip bound computed at run time");
-        hi = static_cast<float>(meta[n.inputs[2]].value->at(0));
-      }
-    }
-    const ops::Unary uop = u->second;
     const std::int64_t cnt = numel(sy);
-    steps.push_back([=](const CrossbarBinding&) { ops::unary(uop, x, y, cnt, alpha, lo, hi, s); });
+    steps.push_back(
+        [=](const CrossbarBinding&) { ops::unary(model::UnaryOp::identity, model::UnaryParams{}, x, y, cnt, s); });
+    return;
+  }
+  if (const auto u = model::unary_binding(n, in, ctx)) {
+    const float* x = dev_float(n.inputs[0]);
+    const std::int64_t cnt = numel(sy);
+    const model::UnaryBinding ub = *u;
+    steps.push_back([=](const CrossbarBinding&) { ops::unary(ub.op, ub.params, x, y, cnt, s); });
     return;
   }
   if (auto b = binary_ops.find(op); b != binary_ops.end()) {
@@ -318,13 +304,6 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     const Shape sa = in_shape(0), sb = in_shape(1);
     const ops::Binary bop = b->second;
     steps.push_back([=](const CrossbarBinding&) { ops::binary(bop, a, sa, c, sb, y, sy, s); });
-    return;
-  }
-  if (op == "Gelu") {
-    if (n.attr_text("approximate", "none") != "none") unsupported(n, "the tanh approximation of Gelu");
-    const float* x = dev_float(n.inputs[0]);
-    const std::int64_t cnt = numel(sy);
-    steps.push_back([=](const CrossbarBinding&) { ops::unary(ops::Unary::gelu, x, y, cnt, 0, 0, 0, s); });
     return;
   }
   if (op == "Expand") {

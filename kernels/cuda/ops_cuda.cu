@@ -62,55 +62,8 @@ __device__ __forceinline__ std::int64_t offset_of(std::int64_t i, const Bcast& b
   return o;
 }
 
-__global__ void unary_kernel(Unary op, const float* x, float* y, std::int64_t n, float alpha, float lo, float hi) {
-  XBARMC_GRID_STRIDE(i, n) {
-    const float v = x[i];
-    float r = v;
-    switch (op) {
-      case Unary::relu:
-        r = v > 0.0f ? v : 0.0f;
-        break;
-      case Unary::leaky_relu:
-        r = v >= 0.0f ? v : alpha * v;
-        break;
-      case Unary::sigmoid:
-        r = 1.0f / (1.0f + expf(-v));
-        break;
-      case Unary::tanh_:
-        r = tanhf(v);
-        break;
-      case Unary::erf_:
-        r = erff(v);
-        break;
-      case Unary::sqrt_:
-        r = sqrtf(v);
-        break;
-      case Unary::exp_:
-        r = expf(v);
-        break;
-      case Unary::log_:
-        r = logf(v);
-        break;
-      case Unary::neg:
-        r = -v;
-        break;
-      case Unary::abs_:
-        r = fabsf(v);
-        break;
-      case Unary::reciprocal:
-        r = 1.0f / v;
-        break;
-      case Unary::clip:
-        r = v < lo ? lo : (v > hi ? hi : v);
-        break;
-      case Unary::gelu:
-        r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-        break;
-      case Unary::identity:
-        break;
-    }
-    y[i] = r;
-  }
+__global__ void unary_kernel(model::UnaryOp op, model::UnaryParams p, const float* x, float* y, std::int64_t n) {
+  XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_unary(op, x[i], p);
 }
 
 __global__ void binary_kernel(Binary op, const float* a, Bcast ba, const float* b, Bcast bb, float* y, std::int64_t n) {
@@ -314,9 +267,9 @@ __global__ void matmul_kernel(const float* a, const float* b, float* y, MatmulDi
 
 }  // namespace
 
-void unary(Unary op, const float* x, float* y, std::int64_t n, float alpha, float lo, float hi, cudaStream_t s) {
+void unary(model::UnaryOp op, const model::UnaryParams& p, const float* x, float* y, std::int64_t n, cudaStream_t s) {
   if (n == 0) return;
-  unary_kernel<<<grid_for(n), kBlock, 0, s>>>(op, x, y, n, alpha, lo, hi);
+  unary_kernel<<<grid_for(n), kBlock, 0, s>>>(op, p, x, y, n);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

@@ -9,33 +9,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "xbarmc/model/unary.hpp"
+
 namespace xbarmc::cuda::ops {
 
 using Shape = std::vector<std::int64_t>;
 
 constexpr int max_rank = 6;
 
-/// Unary operators (float in, float out).
-enum class Unary {
-  relu,
-  leaky_relu,
-  sigmoid,
-  tanh_,
-  erf_,
-  sqrt_,
-  exp_,
-  log_,
-  neg,
-  abs_,
-  reciprocal,
-  clip,
-  gelu,
-  identity
-};
 /// Binary operators with ONNX (numpy) broadcasting.
 enum class Binary { add, sub, mul, div, pow_, max_, min_ };
 
-void unary(Unary op, const float* x, float* y, std::int64_t n, float alpha, float lo, float hi, cudaStream_t s);
+/// y = model::apply_unary(op, x, p) elementwise (the CPU executor's own function).
+void unary(model::UnaryOp op, const model::UnaryParams& p, const float* x, float* y, std::int64_t n, cudaStream_t s);
 void binary(Binary op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy,
             cudaStream_t s);
 /// y (shape sy) = x broadcast (Expand).

@@ -7,11 +7,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "xbarmc/model/graph.hpp"
 #include "xbarmc/model/tensor.hpp"
+#include "xbarmc/model/unary.hpp"
 #include "xbarmc/model/weight_layer.hpp"
 
 namespace xbarmc::model {
@@ -75,6 +77,16 @@ BoundOp bind_op(const Node& node, const std::vector<ValueMeta>& in, const BindCo
 /// shape-only ops, whose shapes are known); returns the outputs. Used for constant
 /// folding at load time and shape arithmetic at planning time.
 std::vector<Tensor> evaluate(const Node& node, const std::vector<ValueMeta>& in, const BindContext& ctx);
+
+/// A unary elementwise node's operator and parameters (attributes, constant Clip
+/// bounds, Gelu's approximation), as the CPU executor and the GPU network both apply
+/// them with apply_unary; std::nullopt when `node` is not a unary elementwise op.
+/// Throws what binding throws for a bound that is not a constant.
+struct UnaryBinding {
+  UnaryOp op;
+  UnaryParams params;
+};
+std::optional<UnaryBinding> unary_binding(const Node& node, const std::vector<ValueMeta>& in, const BindContext& ctx);
 
 /// The supported ONNX op types (default domain), sorted.
 const std::vector<std::string>& supported_ops();
