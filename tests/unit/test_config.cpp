@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "../common/error_message.hpp"
 #include "xbarmc/config/command_line.hpp"
 #include "xbarmc/config/ini.hpp"
 #include "xbarmc/errors.hpp"
@@ -12,6 +13,8 @@ using namespace xbarmc;
 using namespace xbarmc::config;
 
 namespace {
+
+using xbarmc::testing::message_or_empty;
 
 CommandSpec demo_spec() {
   CommandSpec spec;
@@ -37,15 +40,6 @@ std::string write_temp(const std::string& text) {
   return name;
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InvalidConfig& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST(Settings, DefaultsAndTypedValues) {
@@ -69,21 +63,25 @@ TEST(CommandLine, DashesAndUnderscoresAndFlags) {
 
 TEST(CommandLine, ErrorsNameTheOptionAndTheAllowedValues) {
   auto spec = demo_spec();
-  EXPECT_NE(message_of([&] { parse_command(spec, {"--no-such-flag"}); }).find("no-such-flag"), std::string::npos);
-  EXPECT_NE(message_of([&] {
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] { parse_command(spec, {"--no-such-flag"}); }).find("no-such-flag"),
+            std::string::npos);
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] {
               parse_command(spec, {"--adc-bits", "0"});
             }).find("adc_bits: must be between 1 and 16"),
             std::string::npos);
-  EXPECT_NE(message_of([&] {
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] {
               parse_command(spec, {"--adc-bits", "x"});
             }).find("expected an integer"),
             std::string::npos);
-  EXPECT_NE(message_of([&] {
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] {
               parse_command(spec, {"--ir-drop", "fast"});
             }).find("none, static, iterative, exact"),
             std::string::npos);
-  EXPECT_NE(message_of([&] { parse_command(spec, {"--sigma", "-1"}); }).find("sigma: must be >= 0"), std::string::npos);
-  EXPECT_NE(message_of([&] { parse_command(spec, {"stray"}); }).find("stray"), std::string::npos);
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] {
+              parse_command(spec, {"--sigma", "-1"});
+            }).find("sigma: must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] { parse_command(spec, {"stray"}); }).find("stray"), std::string::npos);
 }
 
 TEST(ConfigFile, FlagsOverrideTheFileWhichOverridesDefaults) {
@@ -117,12 +115,15 @@ TEST(ConfigFile, RelativePathsAreRelativeToTheFile) {
 TEST(ConfigFile, UnknownKeyAndSectionAreNamed) {
   auto spec = demo_spec();
   const std::string path = write_temp("adc_bits = 5\nbogus_key = 1\n");
-  const std::string msg = message_of([&] { parse_command(spec, {"--config", path}); });
+  const std::string msg = message_or_empty<InvalidConfig>([&] { parse_command(spec, {"--config", path}); });
   EXPECT_NE(msg.find("bogus_key"), std::string::npos);
   EXPECT_NE(msg.find(":2"), std::string::npos);
   std::remove(path.c_str());
   const std::string path2 = write_temp("[sweep x]\n");
-  EXPECT_NE(message_of([&] { parse_command(spec, {"--config", path2}); }).find("[sweep]"), std::string::npos);
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] {
+              parse_command(spec, {"--config", path2});
+            }).find("[sweep]"),
+            std::string::npos);
   std::remove(path2.c_str());
 }
 

@@ -7,12 +7,15 @@
 
 #include <zlib.h>
 
+#include "../common/error_message.hpp"
 #include "xbarmc/data/dataset.hpp"
 #include "xbarmc/data/idx.hpp"
 #include "xbarmc/errors.hpp"
 
 namespace xbarmc {
 namespace {
+
+using xbarmc::testing::thrown_message;
 
 namespace fs = std::filesystem;
 
@@ -52,17 +55,6 @@ void write_gz(const std::string& path, const std::string& bytes) {
   ASSERT_NE(f, nullptr);
   gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
   gzclose(f);
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InvalidInput& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InvalidInput";
-  return "";
 }
 
 const std::vector<unsigned char> kPixels = {0, 51, 102, 255, 255, 0, 0, 0, 10, 20, 30, 40};  // 3 images of 2x2
@@ -122,7 +114,7 @@ TEST(DataIdx, TruncatedFilesAndMismatchedCounts) {
   TempDir d;
   std::string img = idx_bytes({3, 2, 2}, kPixels);
   write_plain(d.file("cut-images-idx3-ubyte"), img.substr(0, img.size() - 3));
-  std::string msg = error_of([&] {
+  std::string msg = thrown_message<InvalidInput>([&] {
     data::DataSpec s;
     s.path = d.file("cut-images-idx3-ubyte");
     data::load_dataset(s);
@@ -133,13 +125,13 @@ TEST(DataIdx, TruncatedFilesAndMismatchedCounts) {
   std::ifstream in(d.file("big-images-idx3-ubyte.gz"), std::ios::binary);
   std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   write_plain(d.file("cutgz-images-idx3-ubyte.gz"), gz.substr(0, gz.size() / 2));
-  msg = error_of([&] { data::read_idx(d.file("cutgz-images-idx3-ubyte.gz")); });
+  msg = thrown_message<InvalidInput>([&] { data::read_idx(d.file("cutgz-images-idx3-ubyte.gz")); });
   EXPECT_NE(msg.find("cutgz-images-idx3-ubyte.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
 
   write_plain(d.file("a-images-idx3-ubyte"), img);
   write_plain(d.file("a-labels-idx1-ubyte"), idx_bytes({2}, {1, 2}));
-  msg = error_of([&] {
+  msg = thrown_message<InvalidInput>([&] {
     data::DataSpec s;
     s.path = d.file("a-images-idx3-ubyte");
     data::load_dataset(s);
@@ -147,8 +139,9 @@ TEST(DataIdx, TruncatedFilesAndMismatchedCounts) {
   EXPECT_NE(msg.find(d.file("a-labels-idx1-ubyte") + ": 2 labels for 3 images"), std::string::npos) << msg;
 
   write_plain(d.file("junk"), "hello, not idx");
-  EXPECT_NE(error_of([&] { data::read_idx(d.file("junk")); }).find("not an IDX file"), std::string::npos);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(thrown_message<InvalidInput>([&] { data::read_idx(d.file("junk")); }).find("not an IDX file"),
+            std::string::npos);
+  EXPECT_NE(thrown_message<InvalidInput>([&] {
               data::DataSpec s;
               s.path = d.file("missing.idx");
               data::load_dataset(s);
@@ -163,7 +156,7 @@ TEST(DataIdx, ConformToModelShape) {
   data::conform_to_model(ds, {1, 28, 28}, "m.onnx");
   EXPECT_EQ(ds.sample_shape, (std::vector<std::int64_t>{1, 28, 28}));
   data::conform_to_model(ds, {784}, "mlp.onnx");  // a flat input takes the same values
-  const std::string msg = error_of([&] { data::conform_to_model(ds, {3, 32, 32}, "cifar.onnx"); });
+  const std::string msg = thrown_message<InvalidInput>([&] { data::conform_to_model(ds, {3, 32, 32}, "cifar.onnx"); });
   EXPECT_NE(msg.find("imgs.idx: the samples are 784 but the model cifar.onnx takes 3x32x32"), std::string::npos) << msg;
 }
 

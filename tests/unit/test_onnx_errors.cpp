@@ -5,12 +5,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/error_message.hpp"
 #include "../common/onnx_builder.hpp"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/model/ops.hpp"
 
 namespace xbarmc {
 namespace {
+
+using xbarmc::testing::thrown_message;
 
 using testing::OnnxBuilder;
 
@@ -23,37 +26,22 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
-/// The message of the exception `f` throws as E (fails when it throws nothing or another type).
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw another exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
-
 TEST(OnnxErrors, TruncatedNonOnnxEmptyMissing) {
   const std::string bytes = read(kLenet);
   ASSERT_GT(bytes.size(), 1000u);
   // Truncation at several points: a parse error, or a graph missing what it uses.
   for (std::size_t cut : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 7}) {
     const std::string msg =
-        message_of<InvalidInput>([&] { model::import_onnx_bytes(bytes.substr(0, cut), "cut.onnx"); });
+        thrown_message<InvalidInput>([&] { model::import_onnx_bytes(bytes.substr(0, cut), "cut.onnx"); });
     EXPECT_NE(msg.find("cut.onnx"), std::string::npos) << msg;
   }
-  EXPECT_NE(message_of<InvalidInput>([] {
+  EXPECT_NE(thrown_message<InvalidInput>([] {
               model::import_onnx_bytes("name,value\na,1\n", "table.csv");
             }).find("table.csv: not an ONNX model"),
             std::string::npos);
-  EXPECT_NE(message_of<InvalidInput>([] { model::import_onnx_bytes("", "empty.onnx"); }).find("empty"),
+  EXPECT_NE(thrown_message<InvalidInput>([] { model::import_onnx_bytes("", "empty.onnx"); }).find("empty"),
             std::string::npos);
-  EXPECT_NE(message_of<InvalidInput>([] {
+  EXPECT_NE(thrown_message<InvalidInput>([] {
               model::Model::load("/no/such/dir/model.onnx");
             }).find("/no/such/dir/model.onnx: cannot open"),
             std::string::npos);
@@ -64,7 +52,7 @@ TEST(OnnxErrors, UnsupportedOperatorNamesOpNodeAndSupportedList) {
   b.node("Relu", {"x"}, {"r"});
   b.node("NonMaxSuppression", {"r"}, {"y"}, "nms_1");
   b.output("y");
-  const std::string msg = message_of<Unsupported>([&] { b.build(); });
+  const std::string msg = thrown_message<Unsupported>([&] { b.build(); });
   EXPECT_NE(msg.find("NonMaxSuppression"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'nms_1'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("Supported operators: "), std::string::npos) << msg;
@@ -118,7 +106,7 @@ TEST(OnnxErrors, StructuralProblems) {
     OnnxBuilder b({-1, 4});
     b.node("Add", {"x", "ghost"}, {"y"}, "add_ghost");
     b.output("y");
-    const std::string msg = message_of<InvalidInput>([&] { b.build(); });
+    const std::string msg = thrown_message<InvalidInput>([&] { b.build(); });
     EXPECT_NE(msg.find("'ghost'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("'add_ghost'"), std::string::npos) << msg;
   }
@@ -128,20 +116,20 @@ TEST(OnnxErrors, StructuralProblems) {
     in->set_name("x2");
     b.node("Add", {"x", "x2"}, {"y"});
     b.output("y");
-    EXPECT_NE(message_of<InvalidInput>([&] { b.build(); }).find("2 data inputs"), std::string::npos);
+    EXPECT_NE(thrown_message<InvalidInput>([&] { b.build(); }).find("2 data inputs"), std::string::npos);
   }
   {  // an opset out of range
     OnnxBuilder b({-1, 4}, 7);
     b.node("Relu", {"x"}, {"y"});
     b.output("y");
-    EXPECT_NE(message_of<Unsupported>([&] { b.build(); }).find("opset 7"), std::string::npos);
+    EXPECT_NE(thrown_message<Unsupported>([&] { b.build(); }).find("opset 7"), std::string::npos);
   }
   {  // shapes that do not fit: the message names the node
     OnnxBuilder b({-1, 3, 8, 8});
     b.init("w", {4, 2, 3, 3}, std::vector<float>(72, 0.0f));
     b.node("Conv", {"x", "w"}, {"y"}, "conv_bad");
     b.output("y");
-    const std::string msg = message_of<InvalidInput>([&] { b.build(); });
+    const std::string msg = thrown_message<InvalidInput>([&] { b.build(); });
     EXPECT_NE(msg.find("'conv_bad'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("3 channels"), std::string::npos) << msg;
   }
@@ -149,7 +137,7 @@ TEST(OnnxErrors, StructuralProblems) {
     OnnxBuilder b({-1, 4});
     b.node("Reshape", {"x", "x"}, {"y"}, "reshape_dyn");
     b.output("y");
-    const std::string msg = message_of<Unsupported>([&] { b.build(); });
+    const std::string msg = thrown_message<Unsupported>([&] { b.build(); });
     EXPECT_NE(msg.find("'reshape_dyn'"), std::string::npos) << msg;
   }
 }

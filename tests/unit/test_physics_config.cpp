@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "../common/error_message.hpp"
 #include "xbarmc/config/command_line.hpp"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/hardware.hpp"
@@ -13,6 +14,8 @@
 using namespace xbarmc;
 
 namespace {
+
+using xbarmc::testing::message_or_empty;
 
 config::CommandSpec spec() {
   config::CommandSpec s;
@@ -26,16 +29,6 @@ HardwareConfig parse(const std::vector<std::string>& args) {
   const auto cs = spec();
   const auto p = config::parse_command(cs, args);
   return hardware_from_settings(p.settings);
-}
-
-// The InvalidConfig message of f, or "" when f does not throw it.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InvalidConfig& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -143,24 +136,27 @@ TEST(PhysicsConfig, BadValuesNameTheirKey) {
   for (const auto& b : bad) {
     std::string all;
     for (const auto& a : b.args) all += a + " ";
-    const std::string msg = error_of([&] { parse(b.args); });
+    const std::string msg = message_or_empty<InvalidConfig>([&] { parse(b.args); });
     EXPECT_EQ(msg.rfind(b.key, 0), 0u) << all << "-> '" << msg << "'";
   }
   // Static IR drop with ideal wires is allowed, and so is g_min = 0.
-  EXPECT_EQ(error_of([] { parse({"--r-wire", "0", "--ir-drop", "static", "--g-min", "0"}); }), "");
+  EXPECT_EQ(message_or_empty<InvalidConfig>([] {
+              parse({"--r-wire", "0", "--ir-drop", "static", "--g-min", "0"});
+            }),
+            "");
   // 14 columns fit 14 columns exactly.
-  EXPECT_EQ(error_of([] { parse({"--bits-per-cell", "1", "--cols", "14"}); }), "");
+  EXPECT_EQ(message_or_empty<InvalidConfig>([] { parse({"--bits-per-cell", "1", "--cols", "14"}); }), "");
 }
 
 TEST(PhysicsConfig, ValidateCatchesProgrammaticValues) {
   HardwareConfig hw;
   hw.bits_per_cell = 3;
-  EXPECT_EQ(error_of([&] { validate(hw); }).rfind("bits_per_cell", 0), 0u);
+  EXPECT_EQ(message_or_empty<InvalidConfig>([&] { validate(hw); }).rfind("bits_per_cell", 0), 0u);
   hw = HardwareConfig{};
   hw.sigma = std::nan("");
-  EXPECT_EQ(error_of([&] { validate(hw); }).rfind("sigma", 0), 0u);
+  EXPECT_EQ(message_or_empty<InvalidConfig>([&] { validate(hw); }).rfind("sigma", 0), 0u);
   hw = HardwareConfig{};
   hw.cols = 4;  // too few for 8 weight columns, fine for raw levels
-  EXPECT_NE(error_of([&] { validate(hw); }), "");
-  EXPECT_EQ(error_of([&] { validate(hw, /*check_weights=*/false); }), "");
+  EXPECT_NE(message_or_empty<InvalidConfig>([&] { validate(hw); }), "");
+  EXPECT_EQ(message_or_empty<InvalidConfig>([&] { validate(hw, /*check_weights=*/false); }), "");
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../common/error_message.hpp"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/stats/requirement.hpp"
 
@@ -14,12 +15,7 @@ using namespace xbarmc::stats;
 namespace {
 
 std::string parse_error(const std::string& text) {
-  try {
-    parse_requirement(text);
-  } catch (const InvalidConfig& e) {
-    return e.what();
-  }
-  return "no error";
+  return xbarmc::testing::thrown_message<InvalidConfig>([&] { parse_requirement(text); });
 }
 
 // 0.9000, 0.9001, ..., 0.9099: n = 100, evenly spread; each value is the double nearest
