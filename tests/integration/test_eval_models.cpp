@@ -46,7 +46,7 @@ Loaded load(const std::string& name) {
 class ReferenceModel : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!fs::exists(kData)) GTEST_SKIP() << "dataset-fashion-mnist is not installed (" << kData << ")";
+    ASSERT_TRUE(fs::exists(kData)) << "dataset-fashion-mnist is not installed (" << kData << "): run scripts/setup.sh";
     ASSERT_TRUE(fs::exists(kModels + GetParam() + ".onnx")) << "run scripts/train_models.py";
   }
 };

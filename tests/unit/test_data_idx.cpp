@@ -162,7 +162,7 @@ TEST(DataIdx, ConformToModelShape) {
 
 TEST(DataIdx, FashionMnistFromDebianPackage) {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
-  if (!fs::exists(dir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  ASSERT_TRUE(fs::exists(dir)) << "dataset-fashion-mnist is not installed: run scripts/setup.sh";
   data::DataSpec spec;
   spec.path = dir;
   const auto ds = data::load_dataset(spec);
