@@ -26,8 +26,8 @@ printf 'this is not a model\n' >"$tmp/text.onnx"
 expect 1 "$tmp/text.onnx: not an ONNX model" -- "$X" eval --model "$tmp/text.onnx" --data "$DATA"
 
 if [ ! -d "$DATA" ]; then
-  echo "SKIP: the data checks need dataset-fashion-mnist ($DATA)"
-  exit $fail
+  echo "FAIL: the data checks need dataset-fashion-mnist ($DATA): run scripts/setup.sh"
+  exit 1
 fi
 
 # Bad data.
@@ -67,6 +67,6 @@ EOF
     echo "FAIL: the dumped logits or the JSON report"; fail=1
   fi
 else
-  echo "SKIP: numpy (python3-numpy) is missing: .npy checks skipped"
+  echo "FAIL: numpy (python3-numpy) is missing for the .npy checks: run scripts/setup.sh"; fail=1
 fi
 exit $fail
