@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
+#include "crossbar_common.cuh"
 #include "crossbar_cuda.cuh"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/errors.hpp"
@@ -20,6 +22,10 @@
 #include "xbarmc/physics/ir_drop.hpp"
 
 namespace xbarmc::cuda {
+
+using detail::LayerParams;
+using detail::multiprocessors;
+using detail::SmemLayout;
 
 namespace {
 
@@ -84,69 +90,10 @@ __global__ void instantiate_kernel(InstantiateParams p) {
 // The fused crossbar layer
 // ---------------------------------------------------------------------------
 
-struct SmemLayout {
-  int bh, bl, a, c, y, q, red, x, r, col, w, rowk, total;
-};
-
-struct LayerParams {
-  int rows_p, cols_p, tiles, n_row_tiles, n_col_tiles, max_logical;
-  const std::int32_t* row_of;
-  const float* adc_step;
-  const float* adc_inv;
-  const std::int32_t* ct_count;
-  const std::int32_t* ct_logical;
-  const std::int32_t* ct_start;
-  const std::int32_t* ct_cols;
-  const double* ct_weight;
-  const float* weight_scale;
-  int adc_bits, weight_offset;
-  bool float_acc;  // the CPU's choice of phase accumulator (see phase_sum_bound there)
-  int phases, steps, dac_bits, reads, vec;
-  quant::Quantizer xq;
-  LayerGeometry geo;
-  int group;
-  const __half* hi;
-  const __half* lo;
-  std::int64_t vectors_per_trial, chunks_per_trial, items, items_per_block;
-  std::int64_t samples_per_trial;
-  std::int64_t in_stride, out_stride;  // floats per sample
-  const float* in;
-  float* out;
-  const float* bias;
-  bool relu;
-  const float* weights;  // K x M float weights of the group (the error reference)
-  double* item_err;      // per item {err, ref}
-  SmemLayout smem;
-};
-
-__device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos,
-                                              std::int32_t k) {
-  const LayerGeometry& g = p.geo;
-  const float* x = p.in + sample * p.in_stride;
-  if (g.conv) {
-    const std::int64_t kx = k % g.kw, ky = (k / g.kw) % g.kh, c = k / (g.kw * g.kh);
-    const std::int64_t oy = pos / g.OW, ox = pos % g.OW;
-    const std::int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
-    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) return 0.0f;
-    const std::int64_t ch = static_cast<std::int64_t>(p.group) * (g.C / g.groups) + c;
-    return x[(ch * g.H + iy) * g.W + ix];
-  }
-  if (g.transposed_input) return x[(static_cast<std::int64_t>(p.group) * g.K + k) * g.positions + pos];
-  return x[pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + k];
-}
-
-__device__ __forceinline__ float* output_at(const LayerParams& p, std::int64_t sample, std::int64_t pos,
-                                            std::int64_t m_global) {
-  const LayerGeometry& g = p.geo;
-  float* y = p.out + sample * p.out_stride;
-  if (g.conv || g.transposed_input) return y + m_global * g.positions + pos;
-  return y + pos * (g.M * g.groups) + m_global;
-}
-
 // kThreads = 256: one warp per 16-row block of A, all column fragments; 512: two warps
 // per row block, each half of the column fragments (more threads for the other phases).
 template <int kThreads>
-__global__ void __launch_bounds__(kThreads, 1) crossbar_kernel(LayerParams p) {
+__global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams p) {
   using namespace nvcuda;
   constexpr int kWarps = kThreads / 32;
   constexpr int kSplit = kWarps >= 16 ? 2 : 1;  // warps sharing one row block
@@ -429,8 +376,9 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
   return Chunking{128, vec, s};
 }
 
-// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
-bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan) {
+}  // namespace
+
+bool detail::cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan) {
   const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
                                      : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
   double weights = 0.0;
@@ -438,7 +386,7 @@ bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan
   return top * weights < 16777216.0;
 }
 
-int multiprocessors() {
+int detail::multiprocessors() {
   static int sms = [] {
     int dev = 0, n = 0;
     XBARMC_CUDA_CHECK(cudaGetDevice(&dev));
@@ -448,7 +396,11 @@ int multiprocessors() {
   return sms;
 }
 
-}  // namespace
+void detail::add_item_errors(const double* item_err, std::int64_t items_per_trial, int trials, double* errors,
+                             cudaStream_t stream) {
+  item_error_kernel<<<(trials + 127) / 128, 128, 0, stream>>>(item_err, items_per_trial, trials, errors);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
 
 DeviceMatrix upload_matrix(const MappedMatrix& m) {
   const HardwareConfig& hw = m.hw;
@@ -606,7 +558,36 @@ int crossbar_block_threads(const CrossbarLaunch& l) {
   return t;
 }
 
+const char* to_string(CrossbarKernel k) {
+  switch (k) {
+    case CrossbarKernel::block:
+      return "block";
+    case CrossbarKernel::warp:
+      return "warp";
+    default:
+      return "automatic";
+  }
+}
+
+CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
+  CrossbarKernel k = l.kernel;
+  if (k == CrossbarKernel::automatic) {
+    const char* e = std::getenv("XBARMC_CUDA_KERNEL");
+    const std::string v = e ? e : "";
+    if (v.empty() || v == "block") {
+      k = CrossbarKernel::block;
+    } else if (v == "warp") {
+      k = CrossbarKernel::warp;
+    } else {
+      throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
+    }
+  }
+  if (k == CrossbarKernel::warp && !detail::warp_kernel_supports(l)) k = CrossbarKernel::block;
+  return k;
+}
+
 std::int64_t crossbar_items(const CrossbarLaunch& l) {
+  if (crossbar_kernel(l) == CrossbarKernel::warp) return detail::warp_items(l);
   const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
   const int reads = plan.phases * plan.steps;
   const int vec = choose_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, reads).vec;
@@ -614,13 +595,12 @@ std::int64_t crossbar_items(const CrossbarLaunch& l) {
   return (vectors + vec - 1) / vec * l.m->n_col_tiles * l.trials;
 }
 
-void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+LayerParams detail::common_params(const CrossbarLaunch& l, const physics::InputPlan& plan) {
   const DeviceMatrix& m = *l.m;
   const HardwareConfig& hw = m.hw;
   if (hw.read_noise > 0) {
     throw Unsupported("read_noise > 0: the CUDA backend does not model read noise yet; use --backend cpu");
   }
-  const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
   LayerParams p{};
   p.rows_p = m.rows_p;
   p.cols_p = m.cols_p;
@@ -644,11 +624,6 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.steps = plan.steps;
   p.dac_bits = plan.dac_bits;
   p.reads = plan.phases * plan.steps;
-  if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
-  const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
-  p.vec = chunking.vec;
-  p.smem = chunking.smem;
-  if (p.smem.total > 227 * 1024) throw Unsupported("a tile too large for the CUDA crossbar kernel's shared memory");
   p.xq = l.xq;
   p.geo = l.geo;
   p.group = l.group;
@@ -656,8 +631,6 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.lo = l.leff_lo;
   p.samples_per_trial = l.samples_per_trial;
   p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
-  p.chunks_per_trial = (p.vectors_per_trial + p.vec - 1) / p.vec;
-  p.items = p.chunks_per_trial * m.n_col_tiles * l.trials;
   const LayerGeometry& g = l.geo;
   p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
   p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;
@@ -666,25 +639,39 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   p.bias = l.bias;
   p.relu = l.relu;
   p.weights = l.weights;
+  p.item_err = l.scratch;
+  return p;
+}
+
+void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+  if (crossbar_kernel(l) == CrossbarKernel::warp) return detail::warp_layer(l, stream);
+  const DeviceMatrix& m = *l.m;
+  const HardwareConfig& hw = m.hw;
+  const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
+  LayerParams p = detail::common_params(l, plan);
+  if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
+  const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
+  p.vec = chunking.vec;
+  p.smem = chunking.smem;
+  if (p.smem.total > 227 * 1024) throw Unsupported("a tile too large for the CUDA crossbar kernel's shared memory");
+  p.chunks_per_trial = (p.vectors_per_trial + p.vec - 1) / p.vec;
+  p.items = p.chunks_per_trial * m.n_col_tiles * l.trials;
   const std::int64_t blocks_wanted = 4ll * multiprocessors();
   p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
   const int grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   const std::size_t smem = static_cast<std::size_t>(p.smem.total);
   const int threads = crossbar_block_threads(l);
-  p.item_err = l.scratch;
   if (threads == 512) {
-    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(crossbar_kernel<512>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(block_crossbar_kernel<512>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            static_cast<int>(smem)));
-    crossbar_kernel<512><<<grid, 512, smem, stream>>>(p);
+    block_crossbar_kernel<512><<<grid, 512, smem, stream>>>(p);
   } else {
-    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(crossbar_kernel<256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    XBARMC_CUDA_CHECK(cudaFuncSetAttribute(block_crossbar_kernel<256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            static_cast<int>(smem)));
-    crossbar_kernel<256><<<grid, 256, smem, stream>>>(p);
+    block_crossbar_kernel<256><<<grid, 256, smem, stream>>>(p);
   }
   XBARMC_CUDA_CHECK_LAUNCH();
-  item_error_kernel<<<(l.trials + 127) / 128, 128, 0, stream>>>(p.item_err, p.chunks_per_trial * m.n_col_tiles,
-                                                                l.trials, l.errors);
-  XBARMC_CUDA_CHECK_LAUNCH();
+  detail::add_item_errors(p.item_err, p.chunks_per_trial * m.n_col_tiles, l.trials, l.errors, stream);
 }
 
 }  // namespace xbarmc::cuda

@@ -70,6 +70,15 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
                        std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
                        cudaStream_t stream);
 
+/// The two implementations of a crossbar layer. `block`: each block runs a chunk of
+/// vectors through its phases (gather, tensor-core product into shared memory, ADC and
+/// shift-add, float reference) with block barriers in between; the validated default.
+/// `warp`: each warp runs its own vectors through the whole pipeline with the ADC and
+/// shift-add applied to the mma accumulators (kernels/cuda/warp_layout.hpp), barriers
+/// only between row tiles; for up to 16 reads per vector (others run `block`).
+enum class CrossbarKernel { automatic, block, warp };
+const char* to_string(CrossbarKernel k);
+
 /// One crossbar layer for a batch of trials x samples: reads `in` (trials * samples
 /// per trial, each the layer's input), writes `out` (bias added, ReLU when asked).
 struct CrossbarLaunch {
@@ -90,8 +99,14 @@ struct CrossbarLaunch {
   const float* weights = nullptr;
   double* errors = nullptr;
   double* scratch = nullptr;  ///< 2 * crossbar_items(*this) doubles
-  int threads = 0;            ///< block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
+  int threads = 0;            ///< block kernel's block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
+  /// automatic = $XBARMC_CUDA_KERNEL (block or warp) or, when unset, block
+  CrossbarKernel kernel = CrossbarKernel::automatic;
 };
+/// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else block; `warp`
+/// falls back to `block` where it does not model the launch (more than 16 reads per
+/// vector). Throws InvalidConfig for an unknown $XBARMC_CUDA_KERNEL.
+CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);
 /// The block size a launch uses.
 int crossbar_block_threads(const CrossbarLaunch& l);
 /// Work items of a launch (the size of its error scratch, in pairs).

@@ -6,8 +6,10 @@
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -56,9 +58,29 @@ struct Timer {
   }
 };
 
+// Sets $XBARMC_CUDA_KERNEL (the crossbar kernel the GPU network runs) for a scope.
+struct KernelEnv {
+  explicit KernelEnv(const char* k) { setenv("XBARMC_CUDA_KERNEL", k, 1); }
+  ~KernelEnv() { unsetenv("XBARMC_CUDA_KERNEL"); }
+};
+
+// GPU trial-images/s of a study with one crossbar kernel: a short warm-up (uploads,
+// plans), then `trials` trials timed.
+double gpu_rate(const montecarlo::Study& study, std::uint32_t trials, const char* kernel) {
+  const KernelEnv env(kernel);
+  auto gpu = cuda::make_backend(0);
+  montecarlo::RunControl c;
+  std::vector<montecarlo::TrialRecord> out;
+  gpu->run_trials(study, 0, 4, c, out);
+  out.clear();
+  const auto t0 = clk::now();
+  gpu->run_trials(study, 0, trials, c, out);
+  return trials * static_cast<double>(study.image_count()) / seconds_since(t0);
+}
+
 void model_rates(const std::string& src, const std::string& data) {
-  std::printf("\n%-10s %8s %8s %14s %14s %9s\n", "model", "images", "trials", "GPU trial-img/s", "CPU trial-img/s",
-              "speedup");
+  std::printf("\n%-10s %7s %7s %16s %16s %16s %9s\n", "model", "images", "trials", "GPU block kernel",
+              "GPU warp kernel", "CPU trial-img/s", "speedup");
   for (const char* name : {"lenet5", "vgg", "resnet20", "vit"}) {
     const std::string path = src + "/experiments/models/" + name + ".onnx";
     if (FILE* f = std::fopen(path.c_str(), "rb")) {
@@ -74,22 +96,17 @@ void model_rates(const std::string& src, const std::string& data) {
     s.set("images", "1000", "bench");
     s.set("calib_images", "64", "bench");
     montecarlo::Study study(s, {{"base", {}, "bench"}}, 0, false);
-    auto gpu = cuda::make_backend(0);
+    const std::uint32_t gpu_trials = std::string(name) == "lenet5" ? 256 : 32;
+    const double rb = gpu_rate(study, gpu_trials, "block");
+    const double rw = gpu_rate(study, gpu_trials, "warp");
     auto cpu = make_cpu_backend(0);
     montecarlo::RunControl c;
     std::vector<montecarlo::TrialRecord> out;
-    const std::uint32_t gpu_trials = std::string(name) == "lenet5" ? 256 : 64;
-    gpu->run_trials(study, 0, gpu_trials, c, out);  // warm-up: uploads, plans, allocations
-    out.clear();
-    auto t0 = clk::now();
-    gpu->run_trials(study, 0, gpu_trials, c, out);
-    const double tg = seconds_since(t0);
-    out.clear();
-    t0 = clk::now();
+    const auto t0 = clk::now();
     cpu->run_trials(study, 0, 2, c, out);
-    const double tc = seconds_since(t0);
-    const double rg = gpu_trials * 1000.0 / tg, rc = 2 * 1000.0 / tc;
-    std::printf("%-10s %8d %8u %14.0f %14.0f %8.1fx\n", name, 1000, gpu_trials, rg, rc, rg / rc);
+    const double rc = 2 * static_cast<double>(study.image_count()) / seconds_since(t0);
+    std::printf("%-10s %7lld %7u %16.0f %16.0f %16.0f %8.1fx\n", name, static_cast<long long>(study.image_count()),
+                gpu_trials, rb, rw, rc, std::max(rb, rw) / rc);
   }
 }
 
@@ -128,12 +145,20 @@ void crossbar_vs_gemm() {
   l.errors = d_err.data();
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
   l.scratch = scratch.data();
+  l.kernel = cuda::CrossbarKernel::block;
   l.threads = 512;
   const double xb512_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  const auto y_block = d_y.to_host();
   l.threads = 256;
   const double xb256_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
-  l.threads = 0;
-  const double xb_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  l.kernel = cuda::CrossbarKernel::warp;
+  cuda::DeviceBuffer<double> scratch_w(2 * cuda::crossbar_items(l));
+  l.scratch = scratch_w.data();
+  const double xbw_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+  const auto y_warp = d_y.to_host();
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < y_block.size(); ++i) differ += y_block[i] != y_warp[i];
+  const double xb_ms = std::min({xb512_ms, xb256_ms, xbw_ms});
   const double reads = 8, cell_macs = trials * n * reads * static_cast<double>(K) * (M * 8);
 
   // The same products as GEMMs: (trials * n * reads) x K times K x (M * 8).
@@ -166,10 +191,14 @@ void crossbar_vs_gemm() {
                h_rate = cell_macs / (hgemm_ms * 1e-3);
   std::printf("\ncrossbar stage, dense 1024x128 layer, %d trials x %lld vectors, 8 reads, 64 tiles:\n", trials,
               static_cast<long long>(n));
+  const auto rate = [&](double ms) { return cell_macs / (ms * 1e-3) / 1e12; };
+  std::printf("  block kernel, 512 threads %8.3f ms  %8.2f T cell-MAC/s\n", xb512_ms, rate(xb512_ms));
+  std::printf("  block kernel, 256 threads %8.3f ms  %8.2f T cell-MAC/s\n", xb256_ms, rate(xb256_ms));
   std::printf(
-      "  crossbar kernel   %8.3f ms  %8.2f T cell-MAC/s (default block size %d; 256 threads %.3f ms, 512 "
-      "threads %.3f ms)\n",
-      xb_ms, xb_rate / 1e12, cuda::crossbar_block_threads(l), xb256_ms, xb512_ms);
+      "  warp kernel               %8.3f ms  %8.2f T cell-MAC/s  (%zu of %zu outputs differ from the block "
+      "kernel's)\n",
+      xbw_ms, rate(xbw_ms), differ, y_block.size());
+  std::printf("  fastest: %.3f ms, %.2f T cell-MAC/s\n", xb_ms, xb_rate / 1e12);
   std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f\n", sgemm_ms, s_rate / 1e12,
               xb_rate / s_rate);
   std::printf(

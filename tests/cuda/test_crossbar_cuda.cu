@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -62,11 +63,23 @@ std::vector<Case> cases() {
 
 }  // namespace
 
+// Kernel variants: the block kernel with 256 and 512 threads, and the warp kernel.
+struct Variant {
+  const char* name;
+  cuda::CrossbarKernel kernel;
+  int threads;
+};
+const Variant kVariants[] = {
+    {"block256", cuda::CrossbarKernel::block, 256},
+    {"block512", cuda::CrossbarKernel::block, 512},
+    {"warp", cuda::CrossbarKernel::warp, 0},
+};
+
 class CrossbarCuda : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
 TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   const Case cs = cases()[std::get<0>(GetParam())];
-  const int threads = std::get<1>(GetParam());
+  const Variant variant = kVariants[std::get<1>(GetParam())];
   const std::int64_t K = 300, M = 40, n = 96;  // 3 row tiles, 2 column tiles; shapes that do not divide the tile
   const int trials = 3;
   const std::uint64_t seed = 7;
@@ -101,7 +114,9 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   l.out = d_y.data();
   l.weights = d_w.data();
   l.errors = d_err.data();
-  l.threads = threads;
+  l.threads = variant.threads;
+  l.kernel = variant.kernel;
+  ASSERT_EQ(cuda::crossbar_kernel(l), variant.kernel) << "the variant under test must be the one that runs";
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
   l.scratch = scratch.data();
   cuda::crossbar_layer(l, nullptr);
@@ -146,7 +161,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     EXPECT_NEAR(err_gpu[2 * t], e, 2e-2 * e + 1e-9 * r) << "trial " << t << ": sum of squared errors";
   }
   // A code flips only where a column signal is within ~1e-6 (relative) of a code boundary.
-  std::printf("%s (%d threads): %lld of %lld outputs differ from the CPU\n", cs.name, threads,
+  std::printf("%s (%s): %lld of %lld outputs differ from the CPU\n", cs.name, variant.name,
               static_cast<long long>(mismatched), static_cast<long long>(total));
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
     EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
@@ -155,5 +170,28 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda,
-                         ::testing::Combine(::testing::Range(0, 6), ::testing::Values(256, 512)));
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 6), ::testing::Range(0, 3)),
+                         [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
+                           return std::string(cases()[std::get<0>(info.param)].name) + "_" +
+                                  kVariants[std::get<1>(info.param)].name;
+                         });
+
+// The warp kernel takes up to 16 reads per vector; more (here signed 10-bit inputs with a
+// 1-bit DAC: 2 phases x 9 steps) run on the block kernel.
+TEST(CrossbarCudaKernel, WarpFallsBackToBlockBeyondSixteenReads) {
+  HardwareConfig hw;
+  hw.input_bits = 10;
+  const auto W = random_values(64 * 8, 3, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 64, 8, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::CrossbarLaunch l;
+  l.m = &dm;
+  l.geo.K = 64;
+  l.geo.M = 8;
+  l.samples_per_trial = 10;
+  l.xq = quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits);
+  l.kernel = cuda::CrossbarKernel::warp;
+  EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::block);
+  l.xq = quant::activation_quantizer(0.0f, 1.0f, 8);
+  EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
+}

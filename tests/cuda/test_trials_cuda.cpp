@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
 #include "xbarmc/backend.hpp"
 #include "xbarmc/config/command_line.hpp"
@@ -23,9 +24,36 @@ std::string data_dir() {
   const char* s = std::getenv("XBARMC_DATA_DIR");
   return s ? s : "/usr/share/datasets/fashion-mnist";
 }
+
+// Runs the GPU network with one crossbar kernel ($XBARMC_CUDA_KERNEL), restored after.
+class ScopedKernel {
+ public:
+  explicit ScopedKernel(const char* kernel) {
+    const char* old = std::getenv("XBARMC_CUDA_KERNEL");
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv("XBARMC_CUDA_KERNEL", kernel, 1);
+  }
+  ~ScopedKernel() {
+    if (had_) {
+      setenv("XBARMC_CUDA_KERNEL", old_.c_str(), 1);
+    } else {
+      unsetenv("XBARMC_CUDA_KERNEL");
+    }
+  }
+  ScopedKernel(const ScopedKernel&) = delete;
+  ScopedKernel& operator=(const ScopedKernel&) = delete;
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
 }  // namespace
 
-TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
+class TrialsCuda : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
+  const ScopedKernel kernel(GetParam());
   static const config::Schema schema = montecarlo::run_schema();
   config::Settings s(schema);
   s.set("model", source_dir() + "/experiments/models/lenet5.onnx", "test");
@@ -59,7 +87,8 @@ TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
           << "trial " << cpu[i].trial << " layer " << l;
     }
   }
-  std::printf("%d of %zu trial-arms have identical top-1 counts on CPU and GPU\n", identical, cpu.size());
+  std::printf("%s kernel: %d of %zu trial-arms have identical top-1 counts on CPU and GPU\n", GetParam(), identical,
+              cpu.size());
   // The same on a second call with other batch sizes: GPU results do not depend on them.
   std::vector<montecarlo::TrialRecord> gpu2;
   control.trial_batch = 2;
@@ -70,14 +99,17 @@ TEST(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(Kernels, TrialsCuda, ::testing::Values("block", "warp"));
+
 // Deeper networks: residual adds with fused ReLUs, 1x1 shortcuts and global pooling
 // (ResNet-20), BatchNorm folded into convolutions and max pooling (VGG), attention,
 // LayerNorm, GELU, activation-by-activation MatMuls and gathers (ViT): the GPU's digital
 // operators against the CPU executor's, on the same chips.
-class TrialsCudaModel : public ::testing::TestWithParam<const char*> {};
+class TrialsCudaModel : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
 
 TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
-  const std::string name = GetParam();
+  const std::string name = std::get<0>(GetParam());
+  const ScopedKernel kernel(std::get<1>(GetParam()));
   static const config::Schema schema = montecarlo::run_schema();
   config::Settings s(schema);
   s.set("model", source_dir() + "/experiments/models/" + name + ".onnx", "test");
@@ -91,8 +123,9 @@ TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
   cuda::make_backend(0)->run_trials(study, 0, 2, control, gpu);
   ASSERT_EQ(cpu.size(), gpu.size());
   for (std::size_t i = 0; i < cpu.size(); ++i) {
-    std::printf("%s trial %u: top-1 %lld (CPU) vs %lld (GPU) of 100\n", name.c_str(), cpu[i].trial,
-                static_cast<long long>(cpu[i].top1), static_cast<long long>(gpu[i].top1));
+    std::printf("%s (%s kernel) trial %u: top-1 %lld (CPU) vs %lld (GPU) of 100\n", name.c_str(),
+                std::get<1>(GetParam()), cpu[i].trial, static_cast<long long>(cpu[i].top1),
+                static_cast<long long>(gpu[i].top1));
     EXPECT_EQ(cpu[i].stuck_off, gpu[i].stuck_off);
     EXPECT_EQ(cpu[i].stuck_on, gpu[i].stuck_on);
     EXPECT_LE(std::abs(cpu[i].top1 - gpu[i].top1), 1);
@@ -102,4 +135,6 @@ TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BundledModels, TrialsCudaModel, ::testing::Values("resnet20", "vgg", "vit"));
+INSTANTIATE_TEST_SUITE_P(BundledModels, TrialsCudaModel,
+                         ::testing::Combine(::testing::Values("resnet20", "vgg", "vit"),
+                                            ::testing::Values("block", "warp")));

@@ -1,0 +1,159 @@
+#pragma once
+/// \file
+/// The bookkeeping of the warp crossbar kernel (crossbar_warp.cu) as plain host/device
+/// functions of a lane and a register, so that CPU tests (tests/unit/test_warp_layout.cpp)
+/// check it against the PTX ISA's fragment layouts of `mma.m16n8k16` (f16 operands, f32
+/// accumulators) without a GPU.
+///
+/// One warp pass computes, for one 16-column fragment of a tile,
+///   D (16 physical columns x 16 read slots) = L (16 columns x K rows: effective levels,
+///   the A operand) x B (K rows x 16 read slots: DAC codes, two n8 fragments),
+/// K = 16 rows per mma step. Read slot n of a pass belongs to vector n / reads_p of the
+/// pass and to its read n % reads_p, reads_p being the vector's reads (phases x steps)
+/// rounded up to a power of two; slots past the reads carry DAC code 0. A vector's
+/// reads thus sit in one accumulator fragment column range, and its column signals are
+/// digitized and shift-added in the CPU backend's order (shift_add_column).
+
+#include "xbarmc/hd.hpp"
+#include "xbarmc/physics/adc.hpp"
+#include "xbarmc/physics/dac.hpp"
+
+namespace xbarmc::cuda::warp {
+
+constexpr int kSlots = 16;             ///< read slots per pass (two n8 fragments)
+constexpr int kFrags = 2;              ///< n8 accumulator fragments per pass
+constexpr int kMaxReads = kSlots;      ///< the kernel's limit on reads per vector
+constexpr int kMaxVectorsPerPass = 4;  ///< bounds the per-warp buffers when reads are few
+constexpr int kMaxKSteps = 8;          ///< 16-row mma steps: tiles read over at most 128 rows
+
+/// How a vector's reads fill a pass.
+struct ReadPlan {
+  int reads = 1;    ///< phases x steps
+  int reads_p = 1;  ///< reads rounded up to a power of two (slots per vector)
+  int vectors = 1;  ///< vectors per pass
+};
+
+XBARMC_HD int round_up_pow2(int x) {
+  int p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+/// True when the warp kernel handles `reads` reads per vector.
+XBARMC_HD bool supports_reads(int reads) { return reads >= 1 && reads <= kMaxReads; }
+
+XBARMC_HD ReadPlan read_plan(int reads) {
+  ReadPlan r;
+  r.reads = reads;
+  r.reads_p = round_up_pow2(reads);
+  const int v = kSlots / r.reads_p;
+  r.vectors = v < kMaxVectorsPerPass ? v : kMaxVectorsPerPass;
+  return r;
+}
+
+/// Read slot `n` (0..15) of a pass: its vector within the pass and its read.
+struct Slot {
+  int vector = 0;
+  int read = 0;
+  bool active = false;  ///< a real read of a vector of the pass (otherwise DAC code 0)
+};
+XBARMC_HD Slot slot_of(const ReadPlan& p, int n) {
+  Slot s;
+  s.vector = n / p.reads_p;
+  s.read = n % p.reads_p;
+  s.active = s.vector < p.vectors && s.read < p.reads;
+  return s;
+}
+
+/// The read slot of `read` of the pass's vector `vector`.
+XBARMC_HD int slot_index(const ReadPlan& p, int vector, int read) { return vector * p.reads_p + read; }
+
+/// The DAC code a slot applies to a row whose input code is q.
+XBARMC_HD std::uint32_t slot_code(const Slot& s, int q, int steps, int dac_bits) {
+  if (!s.active) return 0u;
+  return physics::dac_code(physics::phase_magnitude(q, s.read / steps), s.read % steps, dac_bits);
+}
+
+/// A matrix element's place in a fragment.
+struct RowCol {
+  int row = 0;
+  int col = 0;
+};
+
+// PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type", with
+// groupID = lane >> 2 and threadID_in_group = lane % 4.
+
+/// A operand (16 x 16, row major): register r (0..3) of `lane` holds two f16 elements,
+/// (row, col) in its low half and (row, col + 1) in its high half.
+XBARMC_HD RowCol a_register(int lane, int r) {
+  RowCol e;
+  e.row = (lane >> 2) + ((r & 1) ? 8 : 0);
+  e.col = (lane & 3) * 2 + ((r & 2) ? 8 : 0);
+  return e;
+}
+
+/// B operand (16 x 8, "col"): register r (0..1) of `lane` holds (row, col) low and
+/// (row + 1, col) high.
+XBARMC_HD RowCol b_register(int lane, int r) {
+  RowCol e;
+  e.row = (lane & 3) * 2 + (r ? 8 : 0);
+  e.col = lane >> 2;
+  return e;
+}
+
+/// Accumulator (16 x 8, f32): element i (0..3) of `lane`.
+XBARMC_HD RowCol c_element(int lane, int i) {
+  RowCol e;
+  e.row = (lane >> 2) + (i >= 2 ? 8 : 0);
+  e.col = (lane & 3) * 2 + (i & 1);
+  return e;
+}
+
+/// Where accumulator element (row, col) of an n8 fragment lives: lane and element.
+struct LaneElement {
+  int lane = 0;
+  int i = 0;
+};
+XBARMC_HD LaneElement c_location(int row, int col) {
+  LaneElement l;
+  l.lane = (row & 7) * 4 + col / 2;
+  l.i = (row >> 3) * 2 + (col & 1);
+  return l;
+}
+
+/// A column's digitized value from its reads' ADC outputs, accumulated as the CPU
+/// backend does (kernels/cpu/crossbar.cpp): per phase, the steps' outputs weighted by
+/// +-2^(step * dac_bits) in step order (in float when `float_acc`, else in double),
+/// then times the ADC step, phases in order. `out(read)` gives the ADC output of a read.
+template <class Out>
+XBARMC_HD double shift_add_column(const Out& out, int phases, int steps, int dac_bits, bool float_acc, float step) {
+  double column = 0.0;
+  for (int ph = 0; ph < phases; ++ph) {
+    double pd = 0.0;
+    float pf = 0.0f;
+    for (int st = 0; st < steps; ++st) {
+      const float o = out(ph * steps + st);
+      const double w = physics::step_weight(ph, st, dac_bits);
+      if (float_acc) {
+        pf += static_cast<float>(w) * o;
+      } else {
+        pd += w * static_cast<double>(o);
+      }
+    }
+    column += (float_acc ? static_cast<double>(pf) : pd) * step;
+  }
+  return column;
+}
+
+/// Index into a warp's staging of ADC outputs: fragment f (0..1), element i (0..3), lane.
+XBARMC_HD int staged_index(int f, int i, int lane) { return (f * 4 + i) * 32 + lane; }
+
+/// Where the ADC output of read `read` of the pass's vector `vector` at column `row`
+/// (0..15 within the column fragment) is staged.
+XBARMC_HD int staged_output(const ReadPlan& p, int vector, int read, int row) {
+  const int n = slot_index(p, vector, read);
+  const LaneElement l = c_location(row, n % 8);
+  return staged_index(n / 8, l.i, l.lane);
+}
+
+}  // namespace xbarmc::cuda::warp

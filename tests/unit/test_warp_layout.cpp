@@ -1,0 +1,180 @@
+// The warp crossbar kernel's bookkeeping (kernels/cuda/warp_layout.hpp) on the CPU: a
+// warp pass is emulated lane by lane, with the mma.m16n8k16 fragment layouts transcribed
+// here independently from the PTX ISA (element-indexed formulas), and its column values
+// must equal a direct computation of the same reads, ADC and shift-add.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "../../kernels/cuda/warp_layout.hpp"
+#include "xbarmc/physics/dac.hpp"
+#include "xbarmc/rng/counter.hpp"
+
+using namespace xbarmc;
+namespace warp = xbarmc::cuda::warp;
+
+namespace {
+
+// PTX ISA 9.7.14.5.8, by element index (the transcription under test is per register).
+int ptx_a_row(int lane, int i) { return (i < 2 || (i >= 4 && i < 6)) ? (lane >> 2) : (lane >> 2) + 8; }
+int ptx_a_col(int lane, int i) { return (lane % 4) * 2 + (i & 1) + (i >= 4 ? 8 : 0); }
+int ptx_b_row(int lane, int i) { return (lane % 4) * 2 + (i & 1) + (i >= 2 ? 8 : 0); }
+int ptx_b_col(int lane, int /*i*/) { return lane >> 2; }
+int ptx_c_row(int lane, int i) { return i < 2 ? (lane >> 2) : (lane >> 2) + 8; }
+int ptx_c_col(int lane, int i) { return (lane % 4) * 2 + (i & 1); }
+
+std::uint32_t word(std::uint32_t stream, std::uint32_t i) {
+  return rng::draw_block(5, rng::Purpose::test, stream, 0, 0, i).v[0];
+}
+
+struct Case {
+  int input_bits, dac_bits;
+  bool is_signed;
+  int adc_bits;
+};
+
+}  // namespace
+
+TEST(WarpLayout, RegisterFormulasMatchThePtxElementFormulas) {
+  for (int lane = 0; lane < 32; ++lane) {
+    for (int r = 0; r < 4; ++r) {
+      const warp::RowCol e = warp::a_register(lane, r);
+      EXPECT_EQ(e.row, ptx_a_row(lane, 2 * r));
+      EXPECT_EQ(e.col, ptx_a_col(lane, 2 * r));
+      EXPECT_EQ(e.row, ptx_a_row(lane, 2 * r + 1));
+      EXPECT_EQ(e.col + 1, ptx_a_col(lane, 2 * r + 1));
+    }
+    for (int r = 0; r < 2; ++r) {
+      const warp::RowCol e = warp::b_register(lane, r);
+      EXPECT_EQ(e.row, ptx_b_row(lane, 2 * r));
+      EXPECT_EQ(e.row + 1, ptx_b_row(lane, 2 * r + 1));
+      EXPECT_EQ(e.col, ptx_b_col(lane, 2 * r));
+    }
+    for (int i = 0; i < 4; ++i) {
+      const warp::RowCol e = warp::c_element(lane, i);
+      EXPECT_EQ(e.row, ptx_c_row(lane, i));
+      EXPECT_EQ(e.col, ptx_c_col(lane, i));
+      const warp::LaneElement back = warp::c_location(e.row, e.col);
+      EXPECT_EQ(back.lane, lane);
+      EXPECT_EQ(back.i, i);
+    }
+  }
+}
+
+TEST(WarpLayout, ReadPlansCoverEveryReadOnce) {
+  for (int reads = 1; reads <= warp::kMaxReads; ++reads) {
+    const warp::ReadPlan p = warp::read_plan(reads);
+    ASSERT_GE(p.vectors, 1);
+    ASSERT_LE(p.vectors * p.reads_p, warp::kSlots);
+    std::vector<int> seen(static_cast<std::size_t>(p.vectors * reads), 0);
+    for (int n = 0; n < warp::kSlots; ++n) {
+      const warp::Slot s = warp::slot_of(p, n);
+      if (!s.active) continue;
+      ++seen[static_cast<std::size_t>(s.vector * reads + s.read)];
+      EXPECT_EQ(warp::slot_index(p, s.vector, s.read), n);
+    }
+    for (int c : seen) EXPECT_EQ(c, 1) << reads << " reads";
+  }
+  EXPECT_FALSE(warp::supports_reads(17));
+  EXPECT_FALSE(warp::supports_reads(0));
+}
+
+// One warp pass over a 16-column fragment and K rows, every register built as the
+// kernel builds it, the product done by the PTX layouts, the epilogue as the kernel's.
+TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
+  const std::vector<Case> cases = {{8, 1, false, 8}, {8, 1, true, 8}, {8, 2, false, 6}, {5, 1, true, 8},
+                                   {6, 2, false, 0}, {8, 4, true, 5}, {8, 8, false, 8}, {3, 1, false, 4}};
+  std::uint32_t stream = 0;
+  for (const Case& cs : cases) {
+    const physics::InputPlan plan = physics::input_plan(cs.input_bits, cs.dac_bits, cs.is_signed);
+    const int reads = plan.phases * plan.steps;
+    ASSERT_TRUE(warp::supports_reads(reads));
+    const warp::ReadPlan rp = warp::read_plan(reads);
+    const int ksteps = 3, K = 16 * ksteps;
+    // Integer levels (0..3) keep every sum exact, so any summation order agrees.
+    std::vector<float> L(16 * K);
+    for (int i = 0; i < 16 * K; ++i) L[i] = static_cast<float>(word(++stream, i) % 4);
+    const int qmax = cs.is_signed ? (1 << (cs.input_bits - 1)) - 1 : (1 << cs.input_bits) - 1;
+    std::vector<int> q(static_cast<std::size_t>(rp.vectors) * K);
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      const int span = cs.is_signed ? 2 * qmax + 1 : qmax + 1;
+      q[i] = static_cast<int>(word(++stream, static_cast<std::uint32_t>(i)) % span) - (cs.is_signed ? qmax : 0);
+    }
+    std::array<float, 16> inv{}, step{};
+    for (int c = 0; c < 16; ++c) {
+      step[c] = cs.adc_bits > 0 ? 1.0f + 0.37f * static_cast<float>(c) : 1.0f;
+      inv[c] = physics::adc_inverse_step(step[c]);
+    }
+    auto q_at = [&](int v, int k) { return v < rp.vectors ? q[static_cast<std::size_t>(v) * K + k] : 0; };
+
+    // Registers as the kernel builds them: A (levels) per k step, B (DAC codes) per
+    // fragment and k step; values kept as floats (the kernel's are f16 hi + lo parts).
+    float a_reg[warp::kMaxKSteps][32][4][2], b_reg[warp::kFrags][warp::kMaxKSteps][32][2][2];
+    for (int ks = 0; ks < ksteps; ++ks)
+      for (int lane = 0; lane < 32; ++lane) {
+        for (int r = 0; r < 4; ++r) {
+          const warp::RowCol e = warp::a_register(lane, r);
+          a_reg[ks][lane][r][0] = L[e.row * K + ks * 16 + e.col];
+          a_reg[ks][lane][r][1] = L[e.row * K + ks * 16 + e.col + 1];
+        }
+        for (int f = 0; f < warp::kFrags; ++f)
+          for (int r = 0; r < 2; ++r) {
+            const warp::RowCol e = warp::b_register(lane, r);
+            const warp::Slot s = warp::slot_of(rp, f * 8 + e.col);
+            for (int h = 0; h < 2; ++h)
+              b_reg[f][ks][lane][r][h] = static_cast<float>(
+                  warp::slot_code(s, q_at(s.vector, ks * 16 + e.row + h), plan.steps, plan.dac_bits));
+          }
+      }
+    // The tensor-core product by the PTX layouts, then the kernel's ADC and staging.
+    std::vector<float> staged(warp::kFrags * 4 * 32);
+    for (int f = 0; f < warp::kFrags; ++f) {
+      double D[16][8] = {};
+      for (int ks = 0; ks < ksteps; ++ks) {
+        float A[16][16], B[16][8];
+        for (int lane = 0; lane < 32; ++lane) {
+          for (int i = 0; i < 8; ++i) A[ptx_a_row(lane, i)][ptx_a_col(lane, i)] = a_reg[ks][lane][i / 2][i % 2];
+          for (int i = 0; i < 4; ++i) B[ptx_b_row(lane, i)][ptx_b_col(lane, i)] = b_reg[f][ks][lane][i / 2][i % 2];
+        }
+        for (int m = 0; m < 16; ++m)
+          for (int n = 0; n < 8; ++n)
+            for (int k = 0; k < 16; ++k) D[m][n] += static_cast<double>(A[m][k]) * B[k][n];
+      }
+      for (int lane = 0; lane < 32; ++lane)
+        for (int i = 0; i < 4; ++i) {
+          const float acc = static_cast<float>(D[ptx_c_row(lane, i)][ptx_c_col(lane, i)]);
+          const int row = warp::c_element(lane, i).row;
+          staged[warp::staged_index(f, i, lane)] = physics::adc_output(acc, inv[row], cs.adc_bits);
+        }
+    }
+    for (const bool float_acc : {true, false}) {
+      for (int v = 0; v < rp.vectors; ++v)
+        for (int c = 0; c < 16; ++c) {
+          const double got =
+              warp::shift_add_column([&](int read) { return staged[warp::staged_output(rp, v, read, c)]; }, plan.phases,
+                                     plan.steps, plan.dac_bits, float_acc, step[c]);
+          // Directly: each read's column signal, its ADC output, the CPU's accumulation.
+          double want = 0.0;
+          for (int ph = 0; ph < plan.phases; ++ph) {
+            float pf = 0.0f;
+            double pd = 0.0;
+            for (int st = 0; st < plan.steps; ++st) {
+              double s = 0.0;
+              for (int k = 0; k < K; ++k)
+                s += L[c * K + k] * static_cast<double>(
+                                        physics::dac_code(physics::phase_magnitude(q_at(v, k), ph), st, plan.dac_bits));
+              const float o = physics::adc_output(static_cast<float>(s), inv[c], cs.adc_bits);
+              const double w = std::ldexp(ph == 0 ? 1.0 : -1.0, st * plan.dac_bits);
+              pf += static_cast<float>(w) * o;
+              pd += w * o;
+            }
+            want += (float_acc ? static_cast<double>(pf) : pd) * step[c];
+          }
+          EXPECT_EQ(got, want) << "input_bits " << cs.input_bits << " dac_bits " << cs.dac_bits << " signed "
+                               << cs.is_signed << " vector " << v << " column " << c;
+        }
+    }
+  }
+}
