@@ -5,9 +5,15 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "crossbar_cuda.cuh"
+#include "simt.hpp"
+#include "xbarmc/errors.hpp"
 #include "xbarmc/physics/dac.hpp"
 
 namespace xbarmc::cuda::detail {
@@ -47,8 +53,7 @@ struct LayerParams {
   SmemLayout smem;
 };
 
-__device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos,
-                                              std::int32_t k) {
+XBARMC_SIMT float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos, std::int32_t k) {
   const LayerGeometry& g = p.geo;
   const float* x = p.in + sample * p.in_stride;
   if (g.conv) {
@@ -63,24 +68,101 @@ __device__ __forceinline__ float gather_input(const LayerParams& p, std::int64_t
   return x[pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + k];
 }
 
-__device__ __forceinline__ float* output_at(const LayerParams& p, std::int64_t sample, std::int64_t pos,
-                                            std::int64_t m_global) {
+XBARMC_SIMT float* output_at(const LayerParams& p, std::int64_t sample, std::int64_t pos, std::int64_t m_global) {
   const LayerGeometry& g = p.geo;
   float* y = p.out + sample * p.out_stride;
   if (g.conv || g.transposed_input) return y + m_global * g.positions + pos;
   return y + pos * (g.M * g.groups) + m_global;
 }
 
+/// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
+bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan);
+
+/// A mapped matrix's tables as the crossbar kernels read them, in host memory: the
+/// fields of DeviceMatrix, with std::vector where it has DeviceBuffer. upload_matrix
+/// copies them to the device; the CPU emulation tests (tests/simt/) read them in place.
+struct HostMatrix {
+  HardwareConfig hw;
+  std::int64_t K = 0, M = 0;
+  int tiles = 0, n_row_tiles = 0, n_col_tiles = 0;
+  int rows_p = 0, cols_p = 0, max_logical = 0;
+  physics::CellModel cell;
+  int weight_offset = 0;
+  std::vector<std::int32_t> row_of;
+  std::vector<float> adc_step, adc_inv;
+  std::vector<std::int32_t> ct_count, ct_logical, ct_start, ct_cols;
+  std::vector<double> ct_weight;
+  std::vector<std::uint8_t> level, verified;
+  std::vector<float> weight_scale;
+};
+
+/// The tables of a mapped matrix (kernels/cuda/host_matrix.cpp). Throws Unsupported for
+/// what the GPU path does not model (tiles read over more than 128 rows or columns; row
+/// tiles of one column tile holding different columns).
+HostMatrix host_matrix(const MappedMatrix& m);
+
 /// The fields of LayerParams both kernels fill the same way (everything but the
-/// chunking, the shared-memory layout and the grid split).
-LayerParams common_params(const CrossbarLaunch& l, const physics::InputPlan& plan);
+/// chunking, the shared-memory layout and the grid split), from a matrix's tables
+/// (DeviceMatrix or HostMatrix: the same member names) and a launch's other fields.
+/// Throws Unsupported for what the GPU kernels do not model.
+template <class Matrix>
+LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physics::InputPlan& plan) {
+  const HardwareConfig& hw = m.hw;
+  if (hw.read_noise > 0) {
+    throw Unsupported("read_noise > 0: the CUDA backend does not model read noise yet; use --backend cpu");
+  }
+  // DAC codes enter the tensor-core product as fp16, exact up to 2^11.
+  if (std::min(plan.dac_bits, plan.magnitude_bits) > 11) {
+    throw Unsupported(
+        fmt::format("dac_bits {} with {}-bit input magnitudes: the CUDA backend applies DAC codes of at most 11 bits "
+                    "exactly; use a smaller dac_bits or --backend cpu",
+                    plan.dac_bits, plan.magnitude_bits));
+  }
+  LayerParams p{};
+  p.rows_p = m.rows_p;
+  p.cols_p = m.cols_p;
+  p.tiles = m.tiles;
+  p.n_row_tiles = m.n_row_tiles;
+  p.n_col_tiles = m.n_col_tiles;
+  p.max_logical = m.max_logical;
+  p.row_of = m.row_of.data();
+  p.adc_step = m.adc_step.data();
+  p.adc_inv = m.adc_inv.data();
+  p.ct_count = m.ct_count.data();
+  p.ct_logical = m.ct_logical.data();
+  p.ct_start = m.ct_start.data();
+  p.ct_cols = m.ct_cols.data();
+  p.ct_weight = m.ct_weight.data();
+  p.weight_scale = m.weight_scale.data();
+  p.adc_bits = hw.adc_bits;
+  p.weight_offset = m.weight_offset;
+  p.float_acc = cpu_uses_float_acc(hw, plan);
+  p.phases = plan.phases;
+  p.steps = plan.steps;
+  p.dac_bits = plan.dac_bits;
+  p.reads = plan.phases * plan.steps;
+  p.xq = l.xq;
+  p.geo = l.geo;
+  p.group = l.group;
+  p.hi = l.leff_hi;
+  p.lo = l.leff_lo;
+  p.samples_per_trial = l.samples_per_trial;
+  p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
+  const LayerGeometry& g = l.geo;
+  p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
+  p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;
+  p.in = l.in;
+  p.out = l.out;
+  p.bias = l.bias;
+  p.relu = l.relu;
+  p.weights = l.weights;
+  p.item_err = l.scratch;
+  return p;
+}
 
 /// Per trial: the items' error sums in item order (deterministic), added to errors[2 t].
 void add_item_errors(const double* item_err, std::int64_t items_per_trial, int trials, double* errors,
                      cudaStream_t stream);
-
-/// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
-bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan);
 
 /// Multiprocessors of the current device.
 int multiprocessors();

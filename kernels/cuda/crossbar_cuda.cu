@@ -38,8 +38,6 @@ constexpr int kSmemBudget = 220 * 1024;  // dynamic shared memory per block (Hop
 constexpr int kPadH = 8;                 // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
 constexpr int kPadF = 4;                 // float padding per shared row (WMMA ldm % 4 == 0)
 
-int round16(int x) { return (x + 15) / 16 * 16; }
-
 // ---------------------------------------------------------------------------
 // Chip instances
 // ---------------------------------------------------------------------------
@@ -378,14 +376,6 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
 
 }  // namespace
 
-bool detail::cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan) {
-  const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
-                                     : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
-  double weights = 0.0;
-  for (int step = 0; step < plan.steps; ++step) weights += std::ldexp(1.0, step * plan.dac_bits);
-  return top * weights < 16777216.0;
-}
-
 int detail::multiprocessors() {
   static int sms = [] {
     int dev = 0, n = 0;
@@ -403,112 +393,30 @@ void detail::add_item_errors(const double* item_err, std::int64_t items_per_tria
 }
 
 DeviceMatrix upload_matrix(const MappedMatrix& m) {
-  const HardwareConfig& hw = m.hw;
+  detail::HostMatrix h = detail::host_matrix(m);
   DeviceMatrix d;
-  d.hw = hw;
-  d.K = m.K;
-  d.M = m.M;
-  d.tiles = static_cast<int>(m.tiles.size());
-  d.n_row_tiles = m.n_row_tiles;
-  d.n_col_tiles = m.n_col_tiles;
-  d.cell = physics::cell_model(hw);
-  d.weight_offset = hw.weight_offset();
-  int rows_used = 1, cols_used = 1;
-  for (const auto& t : m.tiles) {
-    for (int r = 0; r < hw.rows; ++r)
-      if (t.row_of[r] >= 0) rows_used = std::max(rows_used, r + 1);
-    for (int c = 0; c < hw.cols; ++c)
-      if (t.col_role[c].logical >= 0) cols_used = std::max(cols_used, c + 1);
-  }
-  d.rows_p = std::min(round16(rows_used), round16(hw.rows));
-  d.cols_p = std::min(round16(cols_used), round16(hw.cols));
-  if (d.cols_p > 128 || d.rows_p > 128) {
-    throw Unsupported(
-        fmt::format("the CUDA backend reads at most 128 rows and 128 columns of a tile; this layer "
-                    "uses {} x {} (use --backend cpu or smaller rows/cols)",
-                    rows_used, cols_used));
-  }
-  const int rp = d.rows_p, cp = d.cols_p;
-  std::vector<std::int32_t> row_of(static_cast<std::size_t>(d.tiles) * rp, -1);
-  std::vector<float> step(static_cast<std::size_t>(d.tiles) * cp, 1.0f), inv(step.size(), 1.0f);
-  std::vector<std::uint8_t> level, verified;
-  bool any_verified = false;
-  for (const auto& t : m.tiles) any_verified |= !t.write_verify.empty();
-  for (int ti = 0; ti < d.tiles; ++ti) {
-    const TileMap& t = m.tiles[ti];
-    for (int r = 0; r < std::min(rp, hw.rows); ++r) row_of[static_cast<std::size_t>(ti) * rp + r] = t.row_of[r];
-    for (int c = 0; c < std::min(cp, hw.cols); ++c) {
-      const float s = physics::adc_step(t.adc_full_scale[c], hw.adc_bits);
-      step[static_cast<std::size_t>(ti) * cp + c] = s;
-      inv[static_cast<std::size_t>(ti) * cp + c] = physics::adc_inverse_step(s);
-    }
-    level.insert(level.end(), t.level.begin(), t.level.end());
-    if (any_verified) {
-      if (t.write_verify.empty()) {
-        verified.insert(verified.end(), t.level.size(), 0);
-      } else {
-        verified.insert(verified.end(), t.write_verify.begin(), t.write_verify.end());
-      }
-    }
-  }
-  // Column tiles: their logical columns and, per logical column, its physical columns
-  // in ascending order with their digital weights. Every row tile of a column tile must
-  // hold the same column layout (true of every strategy that permutes rows only).
-  int max_logical = 1;
-  std::vector<std::vector<std::int32_t>> logical_of(d.n_col_tiles);
-  for (int ct = 0; ct < d.n_col_tiles; ++ct) {
-    const TileMap& t0 = m.tiles[ct];
-    for (int rt = 1; rt < d.n_row_tiles; ++rt) {
-      const TileMap& t = m.tiles[static_cast<std::size_t>(rt) * d.n_col_tiles + ct];
-      for (int c = 0; c < hw.cols; ++c) {
-        if (t.col_role[c].logical != t0.col_role[c].logical || t.col_role[c].slice != t0.col_role[c].slice ||
-            t.col_role[c].sign != t0.col_role[c].sign) {
-          throw Unsupported(
-              "the CUDA backend needs every row tile of a column tile to hold the same columns; "
-              "use --backend cpu for this mapping");
-        }
-      }
-    }
-    for (int c = 0; c < hw.cols; ++c) {
-      const std::int32_t l = t0.col_role[c].logical;
-      if (l >= 0 && std::find(logical_of[ct].begin(), logical_of[ct].end(), l) == logical_of[ct].end())
-        logical_of[ct].push_back(l);
-    }
-    max_logical = std::max<int>(max_logical, static_cast<int>(logical_of[ct].size()));
-  }
-  d.max_logical = max_logical;
-  std::vector<std::int32_t> count(d.n_col_tiles), logical(static_cast<std::size_t>(d.n_col_tiles) * max_logical, -1),
-      start(static_cast<std::size_t>(d.n_col_tiles) * (max_logical + 1), 0),
-      cols(static_cast<std::size_t>(d.n_col_tiles) * cp, 0);
-  std::vector<double> weight(cols.size(), 0.0);
-  for (int ct = 0; ct < d.n_col_tiles; ++ct) {
-    const TileMap& t0 = m.tiles[ct];
-    count[ct] = static_cast<std::int32_t>(logical_of[ct].size());
-    int e = 0;
-    for (int j = 0; j < count[ct]; ++j) {
-      logical[static_cast<std::size_t>(ct) * max_logical + j] = logical_of[ct][j];
-      start[static_cast<std::size_t>(ct) * (max_logical + 1) + j] = e;
-      for (int c = 0; c < std::min(cp, hw.cols); ++c) {
-        const ColumnRole& role = t0.col_role[c];
-        if (role.logical != logical_of[ct][j]) continue;
-        cols[static_cast<std::size_t>(ct) * cp + e] = c;
-        weight[static_cast<std::size_t>(ct) * cp + e] = role.sign * std::ldexp(1.0, role.slice * hw.bits_per_cell);
-        ++e;
-      }
-    }
-    for (int j = count[ct]; j <= max_logical; ++j) start[static_cast<std::size_t>(ct) * (max_logical + 1) + j] = e;
-  }
-  d.row_of = DeviceBuffer<std::int32_t>::from_host(row_of);
-  d.adc_step = DeviceBuffer<float>::from_host(step);
-  d.adc_inv = DeviceBuffer<float>::from_host(inv);
-  d.ct_count = DeviceBuffer<std::int32_t>::from_host(count);
-  d.ct_logical = DeviceBuffer<std::int32_t>::from_host(logical);
-  d.ct_start = DeviceBuffer<std::int32_t>::from_host(start);
-  d.ct_cols = DeviceBuffer<std::int32_t>::from_host(cols);
-  d.ct_weight = DeviceBuffer<double>::from_host(weight);
-  d.level = DeviceBuffer<std::uint8_t>::from_host(level);
-  if (any_verified) d.verified = DeviceBuffer<std::uint8_t>::from_host(verified);
-  d.weight_scale = DeviceBuffer<float>::from_host(m.weight_scale);
+  d.hw = h.hw;
+  d.K = h.K;
+  d.M = h.M;
+  d.tiles = h.tiles;
+  d.n_row_tiles = h.n_row_tiles;
+  d.n_col_tiles = h.n_col_tiles;
+  d.rows_p = h.rows_p;
+  d.cols_p = h.cols_p;
+  d.max_logical = h.max_logical;
+  d.cell = h.cell;
+  d.weight_offset = h.weight_offset;
+  d.row_of = DeviceBuffer<std::int32_t>::from_host(h.row_of);
+  d.adc_step = DeviceBuffer<float>::from_host(h.adc_step);
+  d.adc_inv = DeviceBuffer<float>::from_host(h.adc_inv);
+  d.ct_count = DeviceBuffer<std::int32_t>::from_host(h.ct_count);
+  d.ct_logical = DeviceBuffer<std::int32_t>::from_host(h.ct_logical);
+  d.ct_start = DeviceBuffer<std::int32_t>::from_host(h.ct_start);
+  d.ct_cols = DeviceBuffer<std::int32_t>::from_host(h.ct_cols);
+  d.ct_weight = DeviceBuffer<double>::from_host(h.ct_weight);
+  d.level = DeviceBuffer<std::uint8_t>::from_host(h.level);
+  if (!h.verified.empty()) d.verified = DeviceBuffer<std::uint8_t>::from_host(h.verified);
+  d.weight_scale = DeviceBuffer<float>::from_host(h.weight_scale);
   return d;
 }
 
@@ -595,60 +503,12 @@ std::int64_t crossbar_items(const CrossbarLaunch& l) {
   return (vectors + vec - 1) / vec * l.m->n_col_tiles * l.trials;
 }
 
-LayerParams detail::common_params(const CrossbarLaunch& l, const physics::InputPlan& plan) {
-  const DeviceMatrix& m = *l.m;
-  const HardwareConfig& hw = m.hw;
-  if (hw.read_noise > 0) {
-    throw Unsupported("read_noise > 0: the CUDA backend does not model read noise yet; use --backend cpu");
-  }
-  LayerParams p{};
-  p.rows_p = m.rows_p;
-  p.cols_p = m.cols_p;
-  p.tiles = m.tiles;
-  p.n_row_tiles = m.n_row_tiles;
-  p.n_col_tiles = m.n_col_tiles;
-  p.max_logical = m.max_logical;
-  p.row_of = m.row_of.data();
-  p.adc_step = m.adc_step.data();
-  p.adc_inv = m.adc_inv.data();
-  p.ct_count = m.ct_count.data();
-  p.ct_logical = m.ct_logical.data();
-  p.ct_start = m.ct_start.data();
-  p.ct_cols = m.ct_cols.data();
-  p.ct_weight = m.ct_weight.data();
-  p.weight_scale = m.weight_scale.data();
-  p.adc_bits = hw.adc_bits;
-  p.weight_offset = m.weight_offset;
-  p.float_acc = cpu_uses_float_acc(hw, plan);
-  p.phases = plan.phases;
-  p.steps = plan.steps;
-  p.dac_bits = plan.dac_bits;
-  p.reads = plan.phases * plan.steps;
-  p.xq = l.xq;
-  p.geo = l.geo;
-  p.group = l.group;
-  p.hi = l.leff_hi;
-  p.lo = l.leff_lo;
-  p.samples_per_trial = l.samples_per_trial;
-  p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
-  const LayerGeometry& g = l.geo;
-  p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
-  p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;
-  p.in = l.in;
-  p.out = l.out;
-  p.bias = l.bias;
-  p.relu = l.relu;
-  p.weights = l.weights;
-  p.item_err = l.scratch;
-  return p;
-}
-
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   if (crossbar_kernel(l) == CrossbarKernel::warp) return detail::warp_layer(l, stream);
   const DeviceMatrix& m = *l.m;
   const HardwareConfig& hw = m.hw;
   const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
-  LayerParams p = detail::common_params(l, plan);
+  LayerParams p = detail::common_params(m, l, plan);
   if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
   const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
   p.vec = chunking.vec;

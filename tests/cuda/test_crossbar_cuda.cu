@@ -11,6 +11,7 @@
 #include "../../kernels/cuda/crossbar_cuda.cuh"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/cuda/device_buffer.cuh"
+#include "xbarmc/errors.hpp"
 #include "xbarmc/physics/crossbar.hpp"
 #include "xbarmc/rng/counter.hpp"
 #include "xbarmc/rng/distributions.hpp"
@@ -194,4 +195,30 @@ TEST(CrossbarCudaKernel, WarpFallsBackToBlockBeyondSixteenReads) {
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::block);
   l.xq = quant::activation_quantizer(0.0f, 1.0f, 8);
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
+}
+
+// DAC codes enter the tensor-core product as fp16 (exact up to 2^11): wider codes are
+// refused with the key to change, on either kernel.
+TEST(CrossbarCudaKernel, DacCodesWiderThanElevenBitsAreRefused) {
+  HardwareConfig hw;
+  hw.input_bits = 12;
+  hw.dac_bits = 12;
+  const auto W = random_values(32 * 4, 4, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 32, 4, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  for (const auto kernel : {cuda::CrossbarKernel::block, cuda::CrossbarKernel::warp}) {
+    cuda::CrossbarLaunch l;
+    l.m = &dm;
+    l.geo.K = 32;
+    l.geo.M = 4;
+    l.samples_per_trial = 4;
+    l.xq = quant::activation_quantizer(0.0f, 1.0f, hw.input_bits);
+    l.kernel = kernel;
+    try {
+      cuda::crossbar_layer(l, nullptr);
+      ADD_FAILURE() << "12-bit DAC codes were accepted by the " << cuda::to_string(kernel) << " kernel";
+    } catch (const Unsupported& e) {
+      EXPECT_NE(std::string(e.what()).find("dac_bits"), std::string::npos) << e.what();
+    }
+  }
 }

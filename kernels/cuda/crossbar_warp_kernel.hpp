@@ -1,0 +1,415 @@
+#pragma once
+// The warp crossbar kernel (CrossbarKernel::warp, see crossbar_cuda.cuh): its body, its
+// shared-memory layout and chunking, as a header so that the same code runs on the GPU
+// (crossbar_warp.cu) and on the CPU emulator of simt.hpp (tests/simt/). The layer's
+// arithmetic is the block kernel's and the CPU backend's, organized so that each warp
+// runs its own vectors through the whole pipeline and the block synchronizes only when
+// it loads the next row tile's levels:
+//   gather + quantize (input codes in the warp's shared staging)
+//   -> DAC codes of 16 read slots as mma B fragments in registers
+//   -> per 16-column fragment: levels (f16 hi + lo, transposed in shared memory) x codes
+//      with mma.m16n8k16 (f32 accumulation), the ADC on the accumulators, the shift-add
+//      over a vector's reads in the CPU's order (warp_layout.hpp)
+//   -> physical columns into logical outputs in the CPU's order, the float reference.
+// The item's end (offset, scales, bias, ReLU, output, error sums) is the block kernel's.
+
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "crossbar_common.cuh"
+#include "simt.hpp"
+#include "warp_layout.hpp"
+#include "xbarmc/physics/adc.hpp"
+
+namespace xbarmc::cuda::detail {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kPadK = 8;                     // f16 padding per transposed level row: conflict-free fragment loads
+constexpr int kMaxVectors = 256;             // vectors per item at most
+constexpr int kTwoBlockBudget = 113 * 1024;  // shared memory per block for two blocks per SM (228 KB per SM)
+constexpr int kOneBlockBudget = 220 * 1024;
+
+// Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
+struct WarpSmem {
+  int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
+  int warp0, warp_bytes;                      // per-warp regions
+  int x, s, col;                              // offsets inside a warp's region
+  int ldk;                                    // f16 per transposed level row (rows_p + kPadK)
+  int total;
+};
+
+inline int align_up(int x, int a) { return (x + a - 1) / a * a; }
+
+inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V) {
+  WarpSmem s{};
+  int o = 0;
+  auto take = [&](std::size_t bytes) {
+    const int at = o;
+    o += align_up(static_cast<int>(bytes), 128);
+    return at;
+  };
+  s.ldk = rows_p + kPadK;
+  s.bh = take(sizeof(__half) * cols_p * s.ldk);
+  s.bl = take(sizeof(__half) * cols_p * s.ldk);
+  s.rowk = take(sizeof(int4) * rows_p);
+  s.inv = take(sizeof(float) * cols_p);
+  s.step = take(sizeof(float) * cols_p);
+  s.y = take(sizeof(double) * V * max_logical);
+  s.r = take(sizeof(float) * V * max_logical);
+  s.q = take(sizeof(long long) * V);
+  s.red = take(sizeof(double) * 2 * kWarps);
+  int w = 0;
+  s.x = w;
+  w += align_up(static_cast<int>(sizeof(float)) * rp.vectors * rows_p, 16);
+  s.s = w;
+  w += align_up(static_cast<int>(sizeof(std::int32_t)) * std::max(warp::kFrags * 4 * 32, rp.vectors * rows_p), 16);
+  s.col = w;
+  w += static_cast<int>(sizeof(double)) * rp.vectors * cols_p;
+  s.warp_bytes = align_up(w, 128);
+  s.warp0 = o;
+  s.total = o + kWarps * s.warp_bytes;
+  return s;
+}
+
+struct WarpChunking {
+  int V = 0;  // vectors per item (0: does not fit)
+  WarpSmem smem{};
+  int blocks_per_sm = 1;
+};
+
+inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp,
+                                  std::int64_t vectors_per_trial) {
+  const int unit = kWarps * rp.vectors;
+  const std::int64_t wanted = (vectors_per_trial + unit - 1) / unit * unit;
+  const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, std::max<std::int64_t>(unit, wanted)));
+  for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
+    for (int V = vmax; V >= unit; V -= unit) {
+      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V);
+      if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
+    }
+  }
+  return WarpChunking{};
+}
+
+// A tile row's input, decoded once per row tile: x = logical input k (-1: unused row);
+// convolutions: y = input channel, z = ky * dh - pt, w = kx * dw - pl.
+XBARMC_SIMT int4 row_input(const LayerParams& p, std::int32_t k) {
+  int4 ri = make_int4(k, 0, 0, 0);
+  const LayerGeometry& g = p.geo;
+  if (k >= 0 && g.conv) {
+    const int kw = static_cast<int>(g.kw), kh = static_cast<int>(g.kh);
+    const int kx = k % kw, ky = (k / kw) % kh, c = k / (kw * kh);
+    ri.y = p.group * static_cast<int>(g.C / g.groups) + c;
+    ri.z = ky * static_cast<int>(g.dh) - static_cast<int>(g.pt);
+    ri.w = kx * static_cast<int>(g.dw) - static_cast<int>(g.pl);
+  }
+  return ri;
+}
+
+// A vector's place: its sample's input, its position, and (convolutions) the top-left
+// input coordinates of its window.
+struct VectorSite {
+  const float* x;
+  int pos, iy0, ix0;
+};
+XBARMC_SIMT VectorSite vector_site(const LayerParams& p, int t, std::int64_t vg) {
+  const int positions = static_cast<int>(p.geo.positions);
+  const int vl = static_cast<int>(vg);  // vectors per trial < 2^31 (warp_kernel_supports)
+  VectorSite s;
+  s.x = p.in + (static_cast<std::int64_t>(t) * p.samples_per_trial + vl / positions) * p.in_stride;
+  s.pos = vl % positions;
+  s.iy0 = 0;
+  s.ix0 = 0;
+  if (p.geo.conv) {
+    const int ow = static_cast<int>(p.geo.OW);
+    s.iy0 = (s.pos / ow) * static_cast<int>(p.geo.sh);
+    s.ix0 = (s.pos % ow) * static_cast<int>(p.geo.sw);
+  }
+  return s;
+}
+
+// The input of a row for a vector (gather_input with the divisions done once).
+XBARMC_SIMT float gather_row(const LayerParams& p, const VectorSite& s, int4 ri) {
+  if (ri.x < 0) return 0.0f;
+  const LayerGeometry& g = p.geo;
+  if (g.conv) {
+    const int iy = s.iy0 + ri.z, ix = s.ix0 + ri.w;
+    const int H = static_cast<int>(g.H), W = static_cast<int>(g.W);
+    if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0.0f;
+    return s.x[(static_cast<std::int64_t>(ri.y) * H + iy) * W + ix];
+  }
+  if (g.transposed_input) return s.x[(static_cast<std::int64_t>(p.group) * g.K + ri.x) * g.positions + s.pos];
+  return s.x[s.pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + ri.x];
+}
+
+XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
+  return static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(lo))) |
+         (static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(hi))) << 16);
+}
+
+/// The warp kernel's body for one thread (the __global__ wrapper is in crossbar_warp.cu;
+/// tests/simt/ runs it on the CPU emulator of simt.hpp).
+XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
+                                    unsigned char* smem) {
+  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
+  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);      // lo part
+  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_p] each row's input (RowInput)
+  float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
+  float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
+  double* Y = reinterpret_cast<double*>(smem + w.y);        // [V][max_logical] outputs (integer domain)
+  float* R = reinterpret_cast<float*>(smem + w.r);          // [V][max_logical] exact float products
+  long long* Q = reinterpret_cast<long long*>(smem + w.q);  // [V] sum of input codes (offset mode)
+  double* red = reinterpret_cast<double*>(smem + w.red);    // [2][warps] block reduction
+
+  const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
+  unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
+  float* Xw = reinterpret_cast<float*>(region + w.x);                // [vectors][rows_p] float inputs
+  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_p] input codes, then
+  float* Sw = reinterpret_cast<float*>(region + w.s);                // the staged ADC outputs (aliased)
+  double* COLw = reinterpret_cast<double*>(region + w.col);          // [vectors][cols_p] digitized columns
+
+  const int ldk = w.ldk, nks = p.rows_p / 16, nmf = p.cols_p / 16, ml = p.max_logical;
+  const int vp = rp.vectors;
+  const std::int64_t first = simt::block_x() * p.items_per_block;
+  const std::int64_t last = p.items < first + p.items_per_block ? p.items : first + p.items_per_block;
+  std::int64_t loaded_b = -1;  // (trial, tile) whose levels are in shared memory
+
+  for (std::int64_t item = first; item < last; ++item) {
+    const std::int64_t ch = item % p.chunks_per_trial;
+    const int ct = static_cast<int>((item / p.chunks_per_trial) % p.n_col_tiles);
+    const int t = static_cast<int>(item / (p.chunks_per_trial * p.n_col_tiles));
+    const std::int64_t v0 = ch * p.vec;
+    const std::int64_t left = p.vectors_per_trial - v0;
+    const int nv = static_cast<int>(left < p.vec ? left : p.vec);
+    const int mt = p.ct_count[ct];
+    const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * ml;
+    const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
+    const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
+    const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+    for (int i = tid; i < nv * ml; i += kThreads) {
+      Y[i] = 0.0;
+      R[i] = 0.0f;
+    }
+    for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
+
+    for (int rt = 0; rt < p.n_row_tiles; ++rt) {
+      const int tile = rt * p.n_col_tiles + ct;
+      simt::sync_block();  // every reader of the previous row tile's buffers is done
+      const std::int64_t key = static_cast<std::int64_t>(t) * p.tiles + tile;
+      if (key != loaded_b) {
+        // The tile's levels for trial t, transposed to [column][row]: consecutive lanes
+        // take consecutive rows of one 8-column group (conflict-free 2-byte stores).
+        const uint4* gh = reinterpret_cast<const uint4*>(p.hi + key * p.rows_p * p.cols_p);
+        const uint4* gl = reinterpret_cast<const uint4*>(p.lo + key * p.rows_p * p.cols_p);
+        const int groups8 = p.cols_p / 8;
+        for (int i = tid; i < p.rows_p * groups8; i += kThreads) {
+          const int r = i % p.rows_p, c = (i / p.rows_p) * 8;
+          const uint4 vh = gh[r * groups8 + c / 8], vl = gl[r * groups8 + c / 8];
+          unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
+          memcpy(hh, &vh, sizeof(hh));
+          memcpy(hl, &vl, sizeof(hl));
+          XBARMC_UNROLL
+          for (int e = 0; e < 8; ++e) {
+            Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
+            Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
+          }
+        }
+        loaded_b = key;
+      }
+      for (int r = tid; r < p.rows_p; r += kThreads)
+        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
+      for (int c = tid; c < p.cols_p; c += kThreads) {
+        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.cols_p + c];
+        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.cols_p + c];
+      }
+      simt::sync_block();
+
+      const int groups = (nv + vp - 1) / vp;
+      for (int gi = warp_id; gi < groups; gi += kWarps) {
+        const int vb = gi * vp;
+        // 1. Inputs of the pass's vectors (every gather in flight at once), their codes.
+        float xs[warp::kMaxVectorsPerPass][4];
+        XBARMC_UNROLL
+        for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
+          const int v = vb + vi;
+          const bool live = vi < vp && v < nv;
+          const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
+          XBARMC_UNROLL
+          for (int u = 0; u < 4; ++u) {
+            const int r = lane + 32 * u;
+            xs[vi][u] = live && r < p.rows_p ? gather_row(p, site, rowinfo[r]) : 0.0f;
+          }
+        }
+        XBARMC_UNROLL
+        for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
+          if (vi >= vp) break;
+          int qsum = 0;
+          XBARMC_UNROLL
+          for (int u = 0; u < 4; ++u) {
+            const int r = lane + 32 * u;
+            if (r < p.rows_p) {
+              const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
+              Xw[vi * p.rows_p + r] = xs[vi][u];
+              Cw[vi * p.rows_p + r] = q;
+              qsum += q;
+            }
+          }
+          if (p.weight_offset != 0) {
+            for (int o = 16; o > 0; o /= 2) qsum += simt::shfl_xor(qsum, o);
+            if (lane == 0 && vb + vi < nv) Q[vb + vi] += qsum;
+          }
+        }
+        simt::sync_warp();
+        // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
+        std::uint32_t bf[warp::kFrags][warp::kMaxKSteps][2];
+        XBARMC_UNROLL
+        for (int f = 0; f < warp::kFrags; ++f) {
+          const warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
+          const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * p.rows_p;
+          XBARMC_UNROLL
+          for (int ks = 0; ks < warp::kMaxKSteps; ++ks) {
+            XBARMC_UNROLL
+            for (int r = 0; r < 2; ++r) {
+              std::uint32_t word = 0u;
+              if (ks < nks && s.active) {
+                const int k = ks * 16 + warp::b_register(lane, r).row;
+                word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
+                                  static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
+              }
+              bf[f][ks][r] = word;
+            }
+          }
+        }
+        simt::sync_warp();  // the codes are read: the staging area takes the ADC outputs now
+        // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
+        for (int mf = 0; mf < nmf; ++mf) {
+          const int m0 = mf * 16;
+          float acc[warp::kFrags][4];
+          XBARMC_UNROLL
+          for (int f = 0; f < warp::kFrags; ++f) XBARMC_UNROLL
+          for (int i = 0; i < 4; ++i) acc[f][i] = 0.0f;
+          XBARMC_UNROLL
+          for (int ks = 0; ks < warp::kMaxKSteps; ++ks) {
+            if (ks >= nks) break;
+            std::uint32_t ah[4], al[4];
+            XBARMC_UNROLL
+            for (int r = 0; r < 4; ++r) {
+              const warp::RowCol e = warp::a_register(lane, r);
+              const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
+              ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
+              al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
+            }
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
+              simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
+            }
+          }
+          XBARMC_UNROLL
+          for (int f = 0; f < warp::kFrags; ++f) XBARMC_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            const int m = m0 + warp::c_element(lane, i).row;
+            Sw[warp::staged_index(f, i, lane)] = physics::adc_output(acc[f][i], inv_s[m], p.adc_bits);
+          }
+          simt::sync_warp();
+          for (int u = lane; u < vp * 16; u += 32) {
+            const int vi = u / 16, c = u % 16;
+            const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
+            COLw[vi * p.cols_p + m0 + c] =
+                warp::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
+          }
+          simt::sync_warp();
+        }
+        // 4. Physical columns into the logical outputs (ascending, as the CPU), and the
+        // exact float product of this row tile's inputs in row order (the reference).
+        for (int u = lane; u < vp * mt; u += 32) {
+          const int vi = u / mt, j = u % mt, v = vb + vi;
+          if (v >= nv) continue;
+          double y = Y[v * ml + j];
+          for (int e = start[j]; e < start[j + 1]; ++e) y += wcol[e] * COLw[vi * p.cols_p + cols[e]];
+          Y[v * ml + j] = y;
+          float ref = R[v * ml + j];
+          const float* xv = Xw + vi * p.rows_p;
+          const std::int64_t mcol = logical_j[j];
+          for (int r = 0; r < p.rows_p; ++r) {
+            const std::int32_t k = rowinfo[r].x;
+            if (xv[r] != 0.0f && k >= 0) ref += xv[r] * p.weights[static_cast<std::int64_t>(k) * p.geo.M + mcol];
+          }
+          R[v * ml + j] = ref;
+        }
+        simt::sync_warp();  // the warp's staging is free for its next pass
+      }
+    }
+    simt::sync_block();
+    // Offset, scale, bias, ReLU; write the layer output; the item's error sums (the
+    // block kernel's code).
+    double e_sum = 0.0, r_sum = 0.0;
+    for (int i = tid; i < nv * mt; i += kThreads) {
+      const int v = i / mt, j = i % mt;
+      const std::int32_t m = logical_j[j];
+      double acc = Y[v * ml + j];
+      if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
+      float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
+      const double ref = R[v * ml + j];
+      e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
+      r_sum += ref * ref;
+      const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
+      if (p.bias) y += p.bias[mg];
+      if (p.relu) y = y > 0.0f ? y : 0.0f;
+      const std::int64_t vg = v0 + v;
+      const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
+      *output_at(p, sample, vg % p.geo.positions, mg) = y;
+    }
+    for (int o = 16; o > 0; o /= 2) {
+      e_sum += simt::shfl_xor(e_sum, o);
+      r_sum += simt::shfl_xor(r_sum, o);
+    }
+    if (lane == 0) {
+      red[warp_id] = e_sum;
+      red[kWarps + warp_id] = r_sum;
+    }
+    simt::sync_block();
+    if (tid == 0) {
+      double e = 0.0, r = 0.0;
+      for (int k = 0; k < kWarps; ++k) {
+        e += red[k];
+        r += red[kWarps + k];
+      }
+      p.item_err[2 * item] = e;
+      p.item_err[2 * item + 1] = r;
+    }
+  }
+}
+
+/// A warp-kernel launch: the parameters with their chunking, the shared-memory layout,
+/// the grid. `sms` multiprocessors; throws Unsupported when a tile does not fit.
+struct WarpLaunch {
+  LayerParams p;
+  WarpSmem smem;
+  warp::ReadPlan rp;
+  int grid = 0;
+};
+inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
+  WarpLaunch w;
+  w.rp = warp::read_plan(p.reads);
+  const WarpChunking chunking = warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial);
+  if (chunking.V == 0) {
+    throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
+                                  p.rows_p, p.cols_p, p.max_logical));
+  }
+  p.vec = chunking.V;
+  p.chunks_per_trial = (p.vectors_per_trial + p.vec - 1) / p.vec;
+  p.items = p.chunks_per_trial * p.n_col_tiles * trials;
+  const std::int64_t blocks_wanted = 2ll * chunking.blocks_per_sm * sms;
+  p.items_per_block = std::max<std::int64_t>(1, (p.items + blocks_wanted - 1) / blocks_wanted);
+  w.grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
+  w.p = p;
+  w.smem = chunking.smem;
+  return w;
+}
+
+}  // namespace xbarmc::cuda::detail

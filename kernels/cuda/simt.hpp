@@ -1,0 +1,220 @@
+#pragma once
+/// \file
+/// The thread, barrier, shuffle and tensor-core primitives a kernel body uses, so that
+/// the same body runs on the GPU and, for tests without a GPU, on the CPU:
+/// - in CUDA device code they are the intrinsics (threadIdx, __syncthreads, __syncwarp,
+///   __shfl_xor_sync, mma.sync.m16n8k16);
+/// - in host code (g++) a block is emulated with one OS thread per GPU thread: block and
+///   warp barriers are real barriers, shuffles and the warp-collective mma exchange
+///   their operands through per-warp memory, and `launch` runs a grid block by block.
+/// The emulator is for correctness tests only (tests/simt/): it is slow and ignores
+/// timing, but it executes the kernel's own code, indexing and synchronization, and the
+/// mma by the PTX ISA's fragment layouts (transcribed here independently of
+/// warp_layout.hpp).
+
+#include <cstdint>
+
+#if defined(__CUDACC__)
+
+#define XBARMC_SIMT __device__ __forceinline__
+#define XBARMC_UNROLL _Pragma("unroll")
+
+namespace xbarmc::simt {
+
+XBARMC_SIMT int thread_x() { return static_cast<int>(threadIdx.x); }
+XBARMC_SIMT int block_x() { return static_cast<int>(blockIdx.x); }
+XBARMC_SIMT void sync_block() { __syncthreads(); }
+XBARMC_SIMT void sync_warp() { __syncwarp(); }
+template <class T>
+XBARMC_SIMT T shfl_xor(T v, int mask) {
+  return __shfl_xor_sync(0xffffffffu, v, mask);
+}
+
+/// D += A x B: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32.
+XBARMC_SIMT void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+  __trap();  // built for sm_80 and newer only (CMAKE_CUDA_ARCHITECTURES)
+#endif
+}
+
+}  // namespace xbarmc::simt
+
+#else  // host: the emulator
+
+#include <cuda_fp16.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#define XBARMC_SIMT inline
+#define XBARMC_UNROLL
+
+namespace xbarmc::simt {
+
+namespace emu {
+
+/// A reusable barrier for n threads: spins (yielding) briefly, then sleeps.
+class Barrier {
+ public:
+  explicit Barrier(int n) : n_(n) {}
+  void wait() {
+    const std::uint64_t gen = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
+      arrived_.store(0, std::memory_order_relaxed);
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        generation_.store(gen + 1, std::memory_order_release);
+      }
+      cv_.notify_all();
+      return;
+    }
+    for (int spin = 0; spin < 64; ++spin) {
+      if (generation_.load(std::memory_order_acquire) != gen) return;
+      std::this_thread::yield();
+    }
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != gen; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  const int n_;
+  std::atomic<int> arrived_{0};
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+struct Warp {
+  Barrier barrier{32};
+  std::uint64_t exchange[2][32] = {};
+  std::uint32_t a[2][32][4] = {}, b[2][32][2] = {};
+  int mma_turn[32] = {}, shfl_turn[32] = {};  // per lane: which operand set its next call uses
+};
+
+struct Block {
+  explicit Block(int threads) : barrier(threads), warps(static_cast<std::size_t>(threads / 32)) {}
+  Barrier barrier;
+  std::vector<Warp> warps;
+};
+
+struct Thread {
+  int tid = 0, bid = 0;
+  Block* block = nullptr;
+};
+inline thread_local Thread self;
+
+inline Warp& warp() { return self.block->warps[static_cast<std::size_t>(self.tid / 32)]; }
+
+inline float half_bits_to_float(std::uint32_t bits) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(bits & 0xffffu)));
+}
+
+}  // namespace emu
+
+inline int thread_x() { return emu::self.tid; }
+inline int block_x() { return emu::self.bid; }
+inline void sync_block() { emu::self.block->barrier.wait(); }
+inline void sync_warp() { emu::warp().barrier.wait(); }
+
+template <class T>
+T shfl_xor(T v, int mask) {
+  static_assert(sizeof(T) <= sizeof(std::uint64_t), "shfl_xor emulates values of up to 8 bytes");
+  emu::Warp& w = emu::warp();
+  const int lane = emu::self.tid % 32;
+  // Two exchange sets used in turn: a lane writes set s again only two calls later,
+  // after every lane has passed the barrier of the call in between (and so has read s).
+  const int s = w.shfl_turn[lane];
+  w.shfl_turn[lane] = 1 - s;
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  w.exchange[s][lane] = bits;
+  w.barrier.wait();
+  T r;
+  std::memcpy(&r, &w.exchange[s][lane ^ mask], sizeof(T));
+  return r;
+}
+
+/// D += A x B for one m16n8k16 fragment set, the operands of all 32 lanes gathered by
+/// the PTX ISA's element formulas (groupID = lane >> 2, threadID_in_group = lane % 4):
+/// A element i of a lane at row groupID (+8 for i in {2,3,6,7}), column
+/// 2 threadID_in_group + (i & 1) (+8 for i >= 4); B element i at row
+/// 2 threadID_in_group + (i & 1) (+8 for i >= 2), column groupID; accumulator element i
+/// at row groupID (+8 for i >= 2), column 2 threadID_in_group + (i & 1). Products are
+/// exact in float (f16 x f16) and summed in float in k order.
+inline void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
+  emu::Warp& w = emu::warp();
+  const int lane = emu::self.tid % 32;
+  const int s = w.mma_turn[lane];  // operand sets in turn, as in shfl_xor
+  w.mma_turn[lane] = 1 - s;
+  for (int r = 0; r < 4; ++r) w.a[s][lane][r] = a[r];
+  w.b[s][lane][0] = b0;
+  w.b[s][lane][1] = b1;
+  w.barrier.wait();
+  float A[16][16], B[16][8];
+  for (int l = 0; l < 32; ++l) {
+    const int g = l >> 2, t = l % 4;
+    for (int i = 0; i < 8; ++i) {
+      const int row = (i < 2 || (i >= 4 && i < 6)) ? g : g + 8;
+      const int col = t * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+      A[row][col] = emu::half_bits_to_float(w.a[s][l][i / 2] >> (16 * (i % 2)));
+    }
+    for (int i = 0; i < 4; ++i) {
+      const int row = t * 2 + (i & 1) + (i >= 2 ? 8 : 0);
+      B[row][g] = emu::half_bits_to_float(w.b[s][l][i / 2] >> (16 * (i % 2)));
+    }
+  }
+  const int g = lane >> 2, t = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int row = i < 2 ? g : g + 8, col = t * 2 + (i & 1);
+    float s = d[i];
+    for (int k = 0; k < 16; ++k) s += A[row][k] * B[k][col];
+    d[i] = s;
+  }
+}
+
+/// Runs `body(shared_memory)` as a grid of `grid` blocks of `threads` threads (a
+/// multiple of 32), block after block, each block's threads concurrently, with
+/// `shared_bytes` of zeroed, 128-byte aligned shared memory per block. An exception in
+/// any thread is rethrown after the block (the other threads must not wait at a barrier
+/// for it: bodies under test do not throw).
+template <class Body>
+void launch(int grid, int threads, std::size_t shared_bytes, Body body) {
+  for (int b = 0; b < grid; ++b) {
+    std::vector<unsigned char> shared(shared_bytes + 128, 0);
+    unsigned char* base = shared.data();
+    base += (128 - reinterpret_cast<std::uintptr_t>(base) % 128) % 128;
+    auto block = std::make_unique<emu::Block>(threads);
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
+    pool.reserve(static_cast<std::size_t>(threads));
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        emu::self = emu::Thread{t, b, block.get()};
+        try {
+          body(base);
+        } catch (...) {
+          errors[static_cast<std::size_t>(t)] = std::current_exception();
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace xbarmc::simt
+
+#endif

@@ -1,0 +1,263 @@
+// The warp crossbar kernel's own code (kernels/cuda/crossbar_warp_kernel.hpp) run on the
+// CPU emulator of kernels/cuda/simt.hpp, against the CPU backend on the same chips: the
+// same comparison as tests/cuda/test_crossbar_cuda.cu makes on a GPU, here on every CI
+// run. What the emulator cannot show is the hardware itself (timing, the real mma unit,
+// the compiler's device code); the GPU tests cover those.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../../kernels/cuda/crossbar_warp_kernel.hpp"
+#include "xbarmc/physics/cell.hpp"
+#include "xbarmc/physics/crossbar.hpp"
+#include "xbarmc/physics/ir_drop.hpp"
+#include "xbarmc/rng/counter.hpp"
+#include "xbarmc/rng/distributions.hpp"
+
+using namespace xbarmc;
+namespace detail = xbarmc::cuda::detail;
+
+namespace {
+
+std::vector<float> random_values(std::size_t n, std::uint32_t stream, float lo, float hi) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const rng::Block b = rng::draw_block(99, rng::Purpose::test, stream, 0, 0, static_cast<std::uint32_t>(i));
+    v[i] = lo + (hi - lo) * rng::u01f(b.v[0]);
+  }
+  return v;
+}
+
+// Chip instances as instantiate_chips draws them on the GPU (the same physics functions):
+// effective levels as f16 hi + lo parts, [trial][tile][rows_p][cols_p].
+void instantiate_host(const detail::HostMatrix& m, std::uint64_t seed, int trials, std::uint32_t layer,
+                      std::vector<__half>& hi, std::vector<__half>& lo) {
+  const std::size_t per_tile = static_cast<std::size_t>(m.rows_p) * m.cols_p;
+  hi.assign(per_tile * m.tiles * trials, __float2half_rn(0.0f));
+  lo = hi;
+  const physics::Wires wires{m.hw.r_wire, m.hw.r_driver, m.hw.r_sense};
+  for (int t = 0; t < trials; ++t)
+    for (int tile = 0; tile < m.tiles; ++tile)
+      for (int r = 0; r < std::min(m.rows_p, m.hw.rows); ++r)
+        for (int c = 0; c < std::min(m.cols_p, m.hw.cols); ++c) {
+          const std::uint32_t e = static_cast<std::uint32_t>(r * m.hw.cols + c);
+          const std::size_t li = static_cast<std::size_t>(tile) * m.hw.rows * m.hw.cols + e;
+          physics::CellFault f;
+          double g =
+              physics::sample_cell(m.cell, seed, static_cast<std::uint32_t>(t), layer, static_cast<std::uint32_t>(tile),
+                                   e, m.level[li], !m.verified.empty() && m.verified[li] != 0, &f);
+          if (m.hw.ir_drop == IrDrop::static_resistance)
+            g = physics::static_transfer(g, physics::series_resistance(wires, m.hw.rows, r, c));
+          const float lf = static_cast<float>(physics::effective_level(m.cell, g));
+          const std::size_t o = (static_cast<std::size_t>(t) * m.tiles + tile) * per_tile + r * m.cols_p + c;
+          hi[o] = __float2half_rn(lf);
+          lo[o] = __float2half_rn(lf - __half2float(hi[o]));
+        }
+}
+
+struct Case {
+  const char* name;
+  HardwareConfig hw;
+  bool signed_inputs;
+  bool conv;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> c;
+  HardwareConfig d;  // defaults: 8-bit weights, 2-bit cells, differential, 8-bit ADC, sigma 0.05, faults
+  c.push_back({"default", d, false, false});
+  c.push_back({"signed_inputs", d, true, false});
+  HardwareConfig s = d;
+  s.ir_drop = IrDrop::static_resistance;
+  s.r_wire = 2.0;
+  c.push_back({"static_ir", s, false, false});
+  HardwareConfig o = d;
+  o.sign_mode = SignMode::offset;
+  o.bits_per_cell = 4;
+  o.adc_bits = 6;
+  c.push_back({"offset_4bit_cells", o, true, false});
+  HardwareConfig dac = d;
+  dac.dac_bits = 2;
+  dac.variation = Variation::normal;
+  dac.sigma = 0.02;
+  c.push_back({"dac2_normal", dac, false, false});
+  HardwareConfig ideal = d;
+  ideal.sigma = 0;
+  ideal.p_stuck_off = ideal.p_stuck_on = 0;
+  ideal.adc_bits = 0;
+  c.push_back({"ideal", ideal, true, false});
+  c.push_back({"conv", d, false, true});
+  return c;
+}
+
+}  // namespace
+
+class WarpKernelEmulated : public ::testing::TestWithParam<int> {};
+
+TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
+  const Case cs = cases()[static_cast<std::size_t>(GetParam())];
+  // Dense: 2 row tiles (128 + 22 rows), 2 column tiles (16 + 4 weights of 8 columns).
+  // Conv: 3 x 7 x 7 input, 3 x 3 kernel, padding 1, stride 2: K = 27, positions 16.
+  const std::int64_t K = cs.conv ? 27 : 150, M = cs.conv ? 5 : 20;
+  const std::int64_t samples = cs.conv ? 3 : 40;
+  const int trials = 2;
+  const std::uint64_t seed = 7;
+  const std::uint32_t layer = 5;
+  cuda::LayerGeometry geo;
+  geo.K = K;
+  geo.M = M;
+  if (cs.conv) {
+    geo.conv = true;
+    geo.C = 3;
+    geo.H = geo.W = 7;
+    geo.kh = geo.kw = 3;
+    geo.sh = geo.sw = 2;
+    geo.pt = geo.pl = 1;
+    geo.OH = geo.OW = 4;
+    geo.positions = 16;
+  }
+  const std::int64_t in_size = cs.conv ? geo.C * geo.H * geo.W : K;
+  const std::int64_t n = samples * geo.positions;  // vectors per trial
+  const auto W = random_values(static_cast<std::size_t>(K * M), 1, -1.0f, 1.0f);
+  const auto X =
+      random_values(static_cast<std::size_t>(trials * samples * in_size), 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), K, M, cs.hw);
+  const quant::Quantizer xq = quant::activation_quantizer(cs.signed_inputs ? -1.0f : 0.0f, 1.0f, cs.hw.input_bits);
+  const detail::HostMatrix hm = detail::host_matrix(mm);
+  std::vector<__half> hi, lo;
+  instantiate_host(hm, seed, trials, layer, hi, lo);
+
+  // The kernel on the emulator.
+  const std::int64_t out_size = cs.conv ? M * geo.positions : M;
+  std::vector<float> y(static_cast<std::size_t>(trials * samples * out_size), -1.0f);
+  std::vector<double> errors(2 * trials, 0.0);
+  cuda::CrossbarLaunch l;
+  l.geo = geo;
+  l.xq = xq;
+  l.leff_hi = hi.data();
+  l.leff_lo = lo.data();
+  l.trials = trials;
+  l.samples_per_trial = samples;
+  l.in = X.data();
+  l.out = y.data();
+  l.weights = W.data();
+  const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
+  detail::LayerParams p = detail::common_params(hm, l, plan);
+  const detail::WarpLaunch probe = detail::prepare_warp_launch(p, trials, 1);
+  std::vector<double> item_err(static_cast<std::size_t>(2 * probe.p.items), 0.0);
+  p.item_err = item_err.data();
+  const detail::WarpLaunch w = detail::prepare_warp_launch(p, trials, 1);
+  simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total),
+               [&](unsigned char* smem) { detail::warp_crossbar_body(w.p, w.smem, w.rp, smem); });
+  const std::int64_t items_per_trial = w.p.chunks_per_trial * w.p.n_col_tiles;
+  for (int t = 0; t < trials; ++t)
+    for (std::int64_t i = 0; i < items_per_trial; ++i) {
+      errors[2 * t] += item_err[static_cast<std::size_t>(2 * (t * items_per_trial + i))];
+      errors[2 * t + 1] += item_err[static_cast<std::size_t>(2 * (t * items_per_trial + i) + 1)];
+    }
+
+  // The CPU backend on the same chips, from the im2col'd inputs.
+  std::int64_t mismatched = 0, total = 0;
+  double scale = 0.0;
+  for (float v : y) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (int t = 0; t < trials; ++t) {
+    std::vector<float> cols(static_cast<std::size_t>(n * K), 0.0f);
+    for (std::int64_t v = 0; v < n; ++v)
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t s = v / geo.positions, pos = v % geo.positions;
+        const float* x = X.data() + (t * samples + s) * in_size;
+        float val = x[k];
+        if (cs.conv) {
+          const std::int64_t kx = k % geo.kw, ky = (k / geo.kw) % geo.kh, c = k / (geo.kw * geo.kh);
+          const std::int64_t iy = (pos / geo.OW) * geo.sh - geo.pt + ky, ix = (pos % geo.OW) * geo.sw - geo.pl + kx;
+          val = (iy < 0 || iy >= geo.H || ix < 0 || ix >= geo.W) ? 0.0f : x[(c * geo.H + iy) * geo.W + ix];
+        }
+        cols[static_cast<std::size_t>(v * K + k)] = val;
+      }
+    ChipMatrix chip;
+    instantiate(mm, seed, static_cast<std::uint32_t>(t), layer, chip);
+    std::vector<float> y_cpu(static_cast<std::size_t>(n * M));
+    CrossbarWorkspace ws;
+    crossbar_matmul(mm, chip, xq, cols.data(), n, y_cpu.data(), ws, seed, static_cast<std::uint32_t>(t), layer, 0);
+    double e = 0.0, r = 0.0;
+    for (std::int64_t v = 0; v < n; ++v)
+      for (std::int64_t m = 0; m < M; ++m) {
+        const std::int64_t s = v / geo.positions, pos = v % geo.positions;
+        const float got = cs.conv ? y[static_cast<std::size_t>((t * samples + s) * out_size + m * geo.positions + pos)]
+                                  : y[static_cast<std::size_t>((t * samples + s) * out_size + m)];
+        const float want = y_cpu[static_cast<std::size_t>(v * M + m)];
+        ++total;
+        if (std::fabs(static_cast<double>(got) - want) > 1e-6 * scale) ++mismatched;
+        double exact = 0.0;
+        for (std::int64_t k = 0; k < K; ++k)
+          exact +=
+              static_cast<double>(cols[static_cast<std::size_t>(v * K + k)]) * W[static_cast<std::size_t>(k * M + m)];
+        e += (want - exact) * (want - exact);
+        r += exact * exact;
+      }
+    EXPECT_NEAR(errors[2 * t + 1], r, 1e-4 * r) << "trial " << t << ": sum of squared exact outputs";
+    EXPECT_NEAR(errors[2 * t], e, 2e-2 * e + 1e-9 * r) << "trial " << t << ": sum of squared errors";
+  }
+  std::printf("%s (warp kernel, emulated): %lld of %lld outputs differ from the CPU; %d blocks, %d vectors per item\n",
+              cs.name, static_cast<long long>(mismatched), static_cast<long long>(total), w.grid,
+              static_cast<int>(w.p.vec));
+  if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
+    EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
+  } else {
+    EXPECT_LE(mismatched, total / 200) << "more than 0.5% of the outputs differ";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 7),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(cases()[static_cast<std::size_t>(info.param)].name);
+                         });
+
+// The emulator itself: barriers, shuffles and the warp-collective mma on known values
+// (operands laid out by warp_layout.hpp, the product checked element by element).
+TEST(SimtEmulator, MmaShuffleAndBarriers) {
+  float A[16][16], B[16][8];
+  for (int i = 0; i < 16; ++i)
+    for (int k = 0; k < 16; ++k) A[i][k] = static_cast<float>((i * 7 + k * 3) % 5) - 2.0f;
+  for (int k = 0; k < 16; ++k)
+    for (int j = 0; j < 8; ++j) B[k][j] = static_cast<float>((k + 2 * j) % 4);
+  float D[32][4] = {};
+  int shuffled[64] = {};
+  int counted[2] = {};
+  simt::launch(1, 64, 0, [&](unsigned char*) {
+    const int tid = simt::thread_x(), lane = tid % 32;
+    const auto pack = [](float lo, float hi) {
+      return static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(lo))) |
+             (static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(hi))) << 16);
+    };
+    std::uint32_t a[4], b[2];
+    for (int r = 0; r < 4; ++r) {
+      const cuda::warp::RowCol e = cuda::warp::a_register(lane, r);
+      a[r] = pack(A[e.row][e.col], A[e.row][e.col + 1]);
+    }
+    for (int r = 0; r < 2; ++r) {
+      const cuda::warp::RowCol e = cuda::warp::b_register(lane, r);
+      b[r] = pack(B[e.row][e.col], B[e.row + 1][e.col]);
+    }
+    float d[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    simt::mma_16816(d, a, b[0], b[1]);
+    if (tid < 32)
+      for (int i = 0; i < 4; ++i) D[lane][i] = d[i];
+    shuffled[tid] = simt::shfl_xor(tid, 5);
+    if (tid == 0) counted[0] = 1;
+    simt::sync_block();
+    if (tid == 63) counted[1] = counted[0];
+  });
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i) {
+      const cuda::warp::RowCol e = cuda::warp::c_element(lane, i);
+      float want = 1.0f;
+      for (int k = 0; k < 16; ++k) want += A[e.row][k] * B[k][e.col];
+      EXPECT_EQ(D[lane][i], want) << "lane " << lane << " element " << i;
+    }
+  for (int t = 0; t < 64; ++t) EXPECT_EQ(shuffled[t], (t / 32) * 32 + ((t % 32) ^ 5));
+  EXPECT_EQ(counted[1], 1) << "sync_block orders the block's threads";
+}
