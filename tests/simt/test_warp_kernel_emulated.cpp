@@ -58,38 +58,42 @@ void instantiate_host(const detail::HostMatrix& m, std::uint64_t seed, int trial
         }
 }
 
+enum class Shape { dense, conv, conv_groups, transposed };
+
 struct Case {
   const char* name;
   HardwareConfig hw;
   bool signed_inputs;
-  bool conv;
+  Shape shape;
 };
 
 std::vector<Case> cases() {
   std::vector<Case> c;
   HardwareConfig d;  // defaults: 8-bit weights, 2-bit cells, differential, 8-bit ADC, sigma 0.05, faults
-  c.push_back({"default", d, false, false});
-  c.push_back({"signed_inputs", d, true, false});
+  c.push_back({"default", d, false, Shape::dense});
+  c.push_back({"signed_inputs", d, true, Shape::dense});
   HardwareConfig s = d;
   s.ir_drop = IrDrop::static_resistance;
   s.r_wire = 2.0;
-  c.push_back({"static_ir", s, false, false});
+  c.push_back({"static_ir", s, false, Shape::dense});
   HardwareConfig o = d;
   o.sign_mode = SignMode::offset;
   o.bits_per_cell = 4;
   o.adc_bits = 6;
-  c.push_back({"offset_4bit_cells", o, true, false});
+  c.push_back({"offset_4bit_cells", o, true, Shape::dense});
   HardwareConfig dac = d;
   dac.dac_bits = 2;
   dac.variation = Variation::normal;
   dac.sigma = 0.02;
-  c.push_back({"dac2_normal", dac, false, false});
+  c.push_back({"dac2_normal", dac, false, Shape::dense});
   HardwareConfig ideal = d;
   ideal.sigma = 0;
   ideal.p_stuck_off = ideal.p_stuck_on = 0;
   ideal.adc_bits = 0;
-  c.push_back({"ideal", ideal, true, false});
-  c.push_back({"conv", d, false, true});
+  c.push_back({"ideal", ideal, true, Shape::dense});
+  c.push_back({"conv", d, false, Shape::conv});
+  c.push_back({"grouped_conv", d, true, Shape::conv_groups});
+  c.push_back({"transposed_input", d, false, Shape::transposed});
   return c;
 }
 
@@ -99,43 +103,99 @@ class WarpKernelEmulated : public ::testing::TestWithParam<int> {};
 
 TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const Case cs = cases()[static_cast<std::size_t>(GetParam())];
-  // Dense: 2 row tiles (128 + 22 rows), 2 column tiles (16 + 4 weights of 8 columns).
-  // Conv: 3 x 7 x 7 input, 3 x 3 kernel, padding 1, stride 2: K = 27, positions 16.
-  const std::int64_t K = cs.conv ? 27 : 150, M = cs.conv ? 5 : 20;
-  const std::int64_t samples = cs.conv ? 3 : 40;
+  // dense: 2 row tiles (128 + 22 rows), 2 column tiles (16 + 4 weights of 8 columns).
+  // conv: 3 x 7 x 7 input, 3 x 3 kernel, padding 1, stride 2 (K = 27, 16 positions), 40
+  //   samples: 3 chunks per trial, consecutive items on one tile (its levels reused); bias, ReLU.
+  // conv_groups: group 1 of 2 (4 input channels, 2 x 2 kernel, dilation 2, 2 + 2 outputs).
+  // transposed: constant-first MatMul, each sample K x positions; bias, ReLU.
+  cuda::LayerGeometry geo;
+  std::int64_t samples = 24;
+  switch (cs.shape) {
+    case Shape::dense:
+      geo.K = 150;
+      geo.M = 20;
+      break;
+    case Shape::conv:
+      geo.conv = true;
+      geo.K = 27;
+      geo.M = 5;
+      geo.C = 3;
+      geo.H = geo.W = 7;
+      geo.kh = geo.kw = 3;
+      geo.sh = geo.sw = 2;
+      geo.pt = geo.pl = 1;
+      geo.OH = geo.OW = 4;
+      geo.positions = 16;
+      samples = 40;
+      break;
+    case Shape::conv_groups:
+      geo.conv = true;
+      geo.groups = 2;
+      geo.K = 8;
+      geo.M = 2;
+      geo.C = 4;
+      geo.H = 5;
+      geo.W = 6;
+      geo.kh = geo.kw = 2;
+      geo.dh = geo.dw = 2;
+      geo.pt = 0;
+      geo.pl = 1;
+      geo.OH = 3;
+      geo.OW = 5;
+      geo.positions = 15;
+      samples = 4;
+      break;
+    case Shape::transposed:
+      geo.transposed_input = true;
+      geo.K = 40;
+      geo.M = 6;
+      geo.positions = 5;
+      samples = 6;
+      break;
+  }
+  const int group = cs.shape == Shape::conv_groups ? 1 : 0;
+  const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::transposed;
+  const std::int64_t K = geo.K, M = geo.M, P = geo.positions;
   const int trials = 2;
   const std::uint64_t seed = 7;
   const std::uint32_t layer = 5;
-  cuda::LayerGeometry geo;
-  geo.K = K;
-  geo.M = M;
-  if (cs.conv) {
-    geo.conv = true;
-    geo.C = 3;
-    geo.H = geo.W = 7;
-    geo.kh = geo.kw = 3;
-    geo.sh = geo.sw = 2;
-    geo.pt = geo.pl = 1;
-    geo.OH = geo.OW = 4;
-    geo.positions = 16;
-  }
-  const std::int64_t in_size = cs.conv ? geo.C * geo.H * geo.W : K;
-  const std::int64_t n = samples * geo.positions;  // vectors per trial
+  const std::int64_t in_size = geo.conv ? geo.C * geo.H * geo.W : P * geo.groups * K;
+  const std::int64_t out_size = P * geo.groups * M;
+  const std::int64_t n = samples * P;  // vectors per trial
   const auto W = random_values(static_cast<std::size_t>(K * M), 1, -1.0f, 1.0f);
   const auto X =
       random_values(static_cast<std::size_t>(trials * samples * in_size), 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  const auto bias = random_values(static_cast<std::size_t>(geo.groups * M), 3, -0.5f, 0.5f);
   const MappedMatrix mm = map_naive(W.data(), K, M, cs.hw);
   const quant::Quantizer xq = quant::activation_quantizer(cs.signed_inputs ? -1.0f : 0.0f, 1.0f, cs.hw.input_bits);
   const detail::HostMatrix hm = detail::host_matrix(mm);
   std::vector<__half> hi, lo;
   instantiate_host(hm, seed, trials, layer, hi, lo);
 
+  // Where element k of vector (sample s, position pos) comes from, and where output m of
+  // it goes, per LayerGeometry's definitions (independent of the kernel's gather).
+  const auto input_of = [&](const float* x, std::int64_t pos, std::int64_t k) -> float {
+    if (geo.conv) {
+      const std::int64_t kx = k % geo.kw, ky = (k / geo.kw) % geo.kh, c = k / (geo.kw * geo.kh);
+      const std::int64_t iy = (pos / geo.OW) * geo.sh - geo.pt + ky * geo.dh;
+      const std::int64_t ix = (pos % geo.OW) * geo.sw - geo.pl + kx * geo.dw;
+      if (iy < 0 || iy >= geo.H || ix < 0 || ix >= geo.W) return 0.0f;
+      return x[((group * (geo.C / geo.groups) + c) * geo.H + iy) * geo.W + ix];
+    }
+    if (geo.transposed_input) return x[(group * K + k) * P + pos];
+    return x[pos * geo.groups * K + group * K + k];
+  };
+  const auto output_index = [&](std::int64_t pos, std::int64_t m) -> std::int64_t {
+    const std::int64_t mg = group * M + m;
+    return geo.conv || geo.transposed_input ? mg * P + pos : pos * geo.groups * M + mg;
+  };
+
   // The kernel on the emulator.
-  const std::int64_t out_size = cs.conv ? M * geo.positions : M;
   std::vector<float> y(static_cast<std::size_t>(trials * samples * out_size), -1.0f);
   std::vector<double> errors(2 * trials, 0.0);
   cuda::CrossbarLaunch l;
   l.geo = geo;
+  l.group = group;
   l.xq = xq;
   l.leff_hi = hi.data();
   l.leff_lo = lo.data();
@@ -144,6 +204,10 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   l.in = X.data();
   l.out = y.data();
   l.weights = W.data();
+  if (bias_relu) {
+    l.bias = bias.data();
+    l.relu = true;
+  }
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
   detail::LayerParams p = detail::common_params(hm, l, plan);
   const detail::WarpLaunch probe = detail::prepare_warp_launch(p, trials, 1);
@@ -159,24 +223,15 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       errors[2 * t + 1] += item_err[static_cast<std::size_t>(2 * (t * items_per_trial + i) + 1)];
     }
 
-  // The CPU backend on the same chips, from the im2col'd inputs.
+  // The CPU backend on the same chips, from the gathered (im2col) inputs.
   std::int64_t mismatched = 0, total = 0;
   double scale = 0.0;
   for (float v : y) scale = std::max(scale, static_cast<double>(std::fabs(v)));
   for (int t = 0; t < trials; ++t) {
     std::vector<float> cols(static_cast<std::size_t>(n * K), 0.0f);
     for (std::int64_t v = 0; v < n; ++v)
-      for (std::int64_t k = 0; k < K; ++k) {
-        const std::int64_t s = v / geo.positions, pos = v % geo.positions;
-        const float* x = X.data() + (t * samples + s) * in_size;
-        float val = x[k];
-        if (cs.conv) {
-          const std::int64_t kx = k % geo.kw, ky = (k / geo.kw) % geo.kh, c = k / (geo.kw * geo.kh);
-          const std::int64_t iy = (pos / geo.OW) * geo.sh - geo.pt + ky, ix = (pos % geo.OW) * geo.sw - geo.pl + kx;
-          val = (iy < 0 || iy >= geo.H || ix < 0 || ix >= geo.W) ? 0.0f : x[(c * geo.H + iy) * geo.W + ix];
-        }
-        cols[static_cast<std::size_t>(v * K + k)] = val;
-      }
+      for (std::int64_t k = 0; k < K; ++k)
+        cols[static_cast<std::size_t>(v * K + k)] = input_of(X.data() + (t * samples + v / P) * in_size, v % P, k);
     ChipMatrix chip;
     instantiate(mm, seed, static_cast<std::uint32_t>(t), layer, chip);
     std::vector<float> y_cpu(static_cast<std::size_t>(n * M));
@@ -185,25 +240,40 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     double e = 0.0, r = 0.0;
     for (std::int64_t v = 0; v < n; ++v)
       for (std::int64_t m = 0; m < M; ++m) {
-        const std::int64_t s = v / geo.positions, pos = v % geo.positions;
-        const float got = cs.conv ? y[static_cast<std::size_t>((t * samples + s) * out_size + m * geo.positions + pos)]
-                                  : y[static_cast<std::size_t>((t * samples + s) * out_size + m)];
-        const float want = y_cpu[static_cast<std::size_t>(v * M + m)];
+        const float got = y[static_cast<std::size_t>((t * samples + v / P) * out_size + output_index(v % P, m))];
+        const float raw = y_cpu[static_cast<std::size_t>(v * M + m)];
+        float want = raw;
+        if (bias_relu) {
+          want += bias[static_cast<std::size_t>(group * M + m)];
+          want = want > 0.0f ? want : 0.0f;
+        }
         ++total;
         if (std::fabs(static_cast<double>(got) - want) > 1e-6 * scale) ++mismatched;
         double exact = 0.0;
         for (std::int64_t k = 0; k < K; ++k)
           exact +=
               static_cast<double>(cols[static_cast<std::size_t>(v * K + k)]) * W[static_cast<std::size_t>(k * M + m)];
-        e += (want - exact) * (want - exact);
+        e += (raw - exact) * (raw - exact);
         r += exact * exact;
       }
     EXPECT_NEAR(errors[2 * t + 1], r, 1e-4 * r) << "trial " << t << ": sum of squared exact outputs";
     EXPECT_NEAR(errors[2 * t], e, 2e-2 * e + 1e-9 * r) << "trial " << t << ": sum of squared errors";
   }
-  std::printf("%s (warp kernel, emulated): %lld of %lld outputs differ from the CPU; %d blocks, %d vectors per item\n",
-              cs.name, static_cast<long long>(mismatched), static_cast<long long>(total), w.grid,
-              static_cast<int>(w.p.vec));
+  // Outputs of the other group (conv_groups) are untouched.
+  if (cs.shape == Shape::conv_groups) {
+    for (int t = 0; t < trials; ++t)
+      for (std::int64_t s = 0; s < samples; ++s)
+        for (std::int64_t i = 0; i < M * P; ++i)
+          EXPECT_EQ(y[static_cast<std::size_t>((t * samples + s) * out_size + i)], -1.0f) << "group 0's output written";
+  }
+  std::printf(
+      "%s (warp kernel, emulated): %lld of %lld outputs differ from the CPU; %d blocks, %lld items, %d vectors per "
+      "item\n",
+      cs.name, static_cast<long long>(mismatched), static_cast<long long>(total), w.grid,
+      static_cast<long long>(w.p.items), static_cast<int>(w.p.vec));
+  if (cs.shape == Shape::conv) {
+    EXPECT_GT(w.p.items_per_block, 1) << "the case must put consecutive items of one tile in a block";
+  }
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
     EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
   } else {
@@ -211,7 +281,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 7),
+INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 9),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(cases()[static_cast<std::size_t>(info.param)].name);
                          });
