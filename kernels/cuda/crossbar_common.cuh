@@ -49,7 +49,14 @@ struct LayerParams {
   const float* bias;
   bool relu;
   const float* weights;  // K x M float weights of the group (the error reference)
-  double* item_err;      // per item {err, ref}
+  // Read noise (warp kernel): relative sigma per cell current, where its draws live
+  // (physics::read_noise_z), and g_min / dG to turn effective levels into G / dG.
+  float read_noise, gmin_dg;
+  int hw_cols;
+  std::uint64_t seed;
+  std::uint32_t trial0, layer_id;
+  std::int64_t vector_base;
+  double* item_err;  // per item {err, ref}
   SmemLayout smem;
 };
 
@@ -108,9 +115,6 @@ HostMatrix host_matrix(const MappedMatrix& m);
 template <class Matrix>
 LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physics::InputPlan& plan) {
   const HardwareConfig& hw = m.hw;
-  if (hw.read_noise > 0) {
-    throw Unsupported("read_noise > 0: the CUDA backend does not model read noise yet; use --backend cpu");
-  }
   // DAC codes enter the tensor-core product as fp16, exact up to 2^11.
   if (std::min(plan.dac_bits, plan.magnitude_bits) > 11) {
     throw Unsupported(
@@ -157,6 +161,13 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.relu = l.relu;
   p.weights = l.weights;
   p.item_err = l.scratch;
+  p.read_noise = static_cast<float>(hw.read_noise);
+  p.gmin_dg = static_cast<float>(m.cell.g_min / m.cell.dg);
+  p.hw_cols = hw.cols;
+  p.seed = l.seed;
+  p.trial0 = l.trial0;
+  p.layer_id = l.layer_id;
+  p.vector_base = l.vector_base;
   return p;
 }
 

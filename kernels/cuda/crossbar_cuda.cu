@@ -447,8 +447,14 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
   p.hi = leff_hi;
   p.lo = leff_lo;
   p.stuck = stuck;
-  // Padding of the read region beyond the tile (rows_p > rows cannot happen; cols
-  // likewise) stays whatever it was: rows_p/cols_p never exceed the tile.
+  // The read region is padded to multiples of 16, which can pass the tile's edge (rows
+  // = 100 reads 112 rows): those cells have no conductance and must read as level 0
+  // (their DAC codes are 0, but 0 x a stale NaN pattern would still be NaN).
+  if (m.rows_p > m.hw.rows || m.cols_p > m.hw.cols) {
+    const std::size_t bytes = sizeof(__half) * static_cast<std::size_t>(m.leff_per_chip()) * trials;
+    XBARMC_CUDA_CHECK(cudaMemsetAsync(leff_hi, 0, bytes, stream));
+    XBARMC_CUDA_CHECK(cudaMemsetAsync(leff_lo, 0, bytes, stream));
+  }
   const std::int64_t total = m.cells_per_chip() * trials;
   const int grid = static_cast<int>(std::min<std::int64_t>((total + 255) / 256, 32ll * multiprocessors()));
   instantiate_kernel<<<std::max(grid, 1), 256, 0, stream>>>(p);
@@ -490,6 +496,14 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
       throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
     }
   }
+  if (l.m->hw.read_noise > 0) {
+    if (!detail::warp_kernel_supports(l)) {
+      throw Unsupported(
+          "read_noise > 0: the CUDA backend models read noise for bit-serial inputs (dac_bits 1) of at most 16 "
+          "reads per vector; use --backend cpu");
+    }
+    return CrossbarKernel::warp;
+  }
   if (k == CrossbarKernel::warp && !detail::warp_kernel_supports(l)) k = CrossbarKernel::block;
   return k;
 }
@@ -509,6 +523,7 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const HardwareConfig& hw = m.hw;
   const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
   LayerParams p = detail::common_params(m, l, plan);
+  if (p.read_noise > 0.0f) throw Error("internal: the block crossbar kernel was asked for read noise");
   if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
   const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
   p.vec = chunking.vec;

@@ -99,13 +99,21 @@ struct CrossbarLaunch {
   const float* weights = nullptr;
   double* errors = nullptr;
   double* scratch = nullptr;  ///< 2 * crossbar_items(*this) doubles
-  int threads = 0;            ///< block kernel's block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
+  /// Where read noise is drawn (hw.read_noise > 0): the study's seed, the first trial of
+  /// the batch, the matrix id, and the in-trial index of the launch's first vector (the
+  /// CPU backend's vector_index_base: first image x vectors per image).
+  std::uint64_t seed = 0;
+  std::uint32_t trial0 = 0, layer_id = 0;
+  std::int64_t vector_base = 0;
+  int threads = 0;  ///< block kernel's block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
   /// automatic = $XBARMC_CUDA_KERNEL (block or warp) or, when unset, block
   CrossbarKernel kernel = CrossbarKernel::automatic;
 };
 /// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else block; `warp`
 /// falls back to `block` where it does not model the launch (more than 16 reads per
-/// vector). Throws InvalidConfig for an unknown $XBARMC_CUDA_KERNEL.
+/// vector). Read noise runs on the warp kernel only (bit-serial inputs): such launches
+/// take it whatever was asked, or are refused (Unsupported) where it cannot run them.
+/// Throws InvalidConfig for an unknown $XBARMC_CUDA_KERNEL.
 CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);
 /// The block size a launch uses.
 int crossbar_block_threads(const CrossbarLaunch& l);

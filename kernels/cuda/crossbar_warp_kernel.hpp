@@ -23,6 +23,7 @@
 #include "simt.hpp"
 #include "warp_layout.hpp"
 #include "xbarmc/physics/adc.hpp"
+#include "xbarmc/physics/read_noise.hpp"
 
 namespace xbarmc::cuda::detail {
 
@@ -35,16 +36,16 @@ constexpr int kOneBlockBudget = 220 * 1024;
 
 // Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
 struct WarpSmem {
-  int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
-  int warp0, warp_bytes;                      // per-warp regions
-  int x, s, col;                              // offsets inside a warp's region
-  int ldk;                                    // f16 per transposed level row (rows_p + kPadK)
+  int bh, bl, gh, gl, rowk, inv, step, y, r, q, red;  // block-wide (gh, gl: read noise only)
+  int warp0, warp_bytes;                              // per-warp regions
+  int x, s, col;                                      // offsets inside a warp's region
+  int ldk;                                            // f16 per transposed level row (rows_p + kPadK)
   int total;
 };
 
 inline int align_up(int x, int a) { return (x + a - 1) / a * a; }
 
-inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V) {
+inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V, bool noise) {
   WarpSmem s{};
   int o = 0;
   auto take = [&](std::size_t bytes) {
@@ -55,6 +56,8 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.ldk = rows_p + kPadK;
   s.bh = take(sizeof(__half) * cols_p * s.ldk);
   s.bl = take(sizeof(__half) * cols_p * s.ldk);
+  s.gh = noise ? take(sizeof(__half) * cols_p * s.ldk) : 0;  // (G / dG)^2 of each cell, hi and lo parts
+  s.gl = noise ? take(sizeof(__half) * cols_p * s.ldk) : 0;
   s.rowk = take(sizeof(int4) * rows_p);
   s.inv = take(sizeof(float) * cols_p);
   s.step = take(sizeof(float) * cols_p);
@@ -82,13 +85,13 @@ struct WarpChunking {
 };
 
 inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp,
-                                  std::int64_t vectors_per_trial) {
+                                  std::int64_t vectors_per_trial, bool noise) {
   const int unit = kWarps * rp.vectors;
   const std::int64_t wanted = (vectors_per_trial + unit - 1) / unit * unit;
   const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, std::max<std::int64_t>(unit, wanted)));
   for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
     for (int V = vmax; V >= unit; V -= unit) {
-      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V);
+      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, noise);
       if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
     }
   }
@@ -152,11 +155,18 @@ XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
 }
 
 /// The warp kernel's body for one thread (the __global__ wrapper is in crossbar_warp.cu;
-/// tests/simt/ runs it on the CPU emulator of simt.hpp).
+/// tests/simt/ runs it on the CPU emulator of simt.hpp). kNoise: read noise (bit-serial
+/// inputs only, p.dac_bits == 1), as the CPU backend draws it (physics/read_noise.hpp):
+/// per read and column, sigma = read_noise sqrt(sum_r d_r (G[r][c] / dG)^2), the variance
+/// a second tensor-core product of the same DAC codes (d^2 = d for 1-bit codes) with the
+/// cells' (G / dG)^2, one normal per (vector, phase, step, column).
+template <bool kNoise>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                     unsigned char* smem) {
   __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
   __half* Bl = reinterpret_cast<__half*>(smem + w.bl);      // lo part
+  __half* Gh = reinterpret_cast<__half*>(smem + w.gh);      // [cols_p][ldk] (G / dG)^2, hi part (kNoise)
+  __half* Gl = reinterpret_cast<__half*>(smem + w.gl);      // lo part
   int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_p] each row's input (RowInput)
   float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
   float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
@@ -216,6 +226,14 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           for (int e = 0; e < 8; ++e) {
             Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
             Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
+            if (kNoise) {
+              // G / dG = effective level + g_min / dG; its square, split like the levels.
+              const float x = __half2float(__ushort_as_half(hh[e])) + __half2float(__ushort_as_half(hl[e])) + p.gmin_dg;
+              const float g2 = x * x;
+              const __half g2h = __float2half_rn(g2);
+              Gh[(c + e) * ldk + r] = g2h;
+              Gl[(c + e) * ldk + r] = __float2half_rn(g2 - __half2float(g2h));
+            }
           }
         }
         loaded_b = key;
@@ -288,10 +306,12 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
         // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
         for (int mf = 0; mf < nmf; ++mf) {
           const int m0 = mf * 16;
-          float acc[warp::kFrags][4];
+          float acc[warp::kFrags][4], var[warp::kFrags][4];
           XBARMC_UNROLL
-          for (int f = 0; f < warp::kFrags; ++f) XBARMC_UNROLL
-          for (int i = 0; i < 4; ++i) acc[f][i] = 0.0f;
+          for (int f = 0; f < warp::kFrags; ++f) {
+            XBARMC_UNROLL
+            for (int i = 0; i < 4; ++i) acc[f][i] = var[f][i] = 0.0f;
+          }
           XBARMC_UNROLL
           for (int ks = 0; ks < warp::kMaxKSteps; ++ks) {
             if (ks >= nks) break;
@@ -308,12 +328,41 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
               simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
             }
+            if (kNoise) {
+              std::uint32_t gh[4], gl[4];
+              XBARMC_UNROLL
+              for (int r = 0; r < 4; ++r) {
+                const warp::RowCol e = warp::a_register(lane, r);
+                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;
+                gh[r] = *reinterpret_cast<const std::uint32_t*>(Gh + idx);
+                gl[r] = *reinterpret_cast<const std::uint32_t*>(Gl + idx);
+              }
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                simt::mma_16816(var[f], gh, bf[f][ks][0], bf[f][ks][1]);
+                simt::mma_16816(var[f], gl, bf[f][ks][0], bf[f][ks][1]);
+              }
+            }
           }
           XBARMC_UNROLL
-          for (int f = 0; f < warp::kFrags; ++f) XBARMC_UNROLL
-          for (int i = 0; i < 4; ++i) {
-            const int m = m0 + warp::c_element(lane, i).row;
-            Sw[warp::staged_index(f, i, lane)] = physics::adc_output(acc[f][i], inv_s[m], p.adc_bits);
+          for (int f = 0; f < warp::kFrags; ++f) {
+            XBARMC_UNROLL
+            for (int i = 0; i < 4; ++i) {
+              const warp::RowCol e = warp::c_element(lane, i);
+              const int m = m0 + e.row;
+              float sig = acc[f][i];
+              if (kNoise && var[f][i] != 0.0f) {
+                const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
+                if (sl.active && vb + sl.vector < nv) {
+                  const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
+                  sig += p.read_noise * sqrtf(var[f][i]) *
+                         physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
+                                               static_cast<std::uint32_t>(tile), vector_index, sl.read / p.steps,
+                                               sl.read % p.steps, p.steps, p.hw_cols, m);
+                }
+              }
+              Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
+            }
           }
           simt::sync_warp();
           for (int u = lane; u < vp * 16; u += 32) {
@@ -396,7 +445,8 @@ struct WarpLaunch {
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
   w.rp = warp::read_plan(p.reads);
-  const WarpChunking chunking = warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial);
+  const WarpChunking chunking =
+      warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial, p.read_noise > 0.0f);
   if (chunking.V == 0) {
     throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
                                   p.rows_p, p.cols_p, p.max_logical));

@@ -242,6 +242,10 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
       l.relu = relu;
       l.weights = b.weights[layer][g];
       l.errors = b.errors[layer][g];
+      l.seed = b.seed;
+      l.trial0 = b.trial0;
+      l.layer_id = b.ids.empty() ? 0u : b.ids[layer][g];
+      l.vector_base = b.first_image * geo.positions;
       const std::int64_t items = crossbar_items(l);
       if (items > scratch_items) {  // grows on the first run only
         scratch = DeviceBuffer<double>(static_cast<std::size_t>(2 * items));

@@ -26,6 +26,13 @@ struct CrossbarBinding {
   std::vector<std::vector<const __half*>> hi, lo;          ///< [layer][group]: chips of the batch's trials
   std::vector<std::vector<const float*>> weights;          ///< [layer][group]: float K x M (error reference)
   std::vector<std::vector<double*>> errors;                ///< [layer][group]: per trial {err, ref} sums
+  // Where read noise is drawn (see CrossbarLaunch): the study's seed, the batch's first
+  // trial, each matrix's id, and the first image of this pass (vector indices within a
+  // trial count from image 0, as on the CPU).
+  std::uint64_t seed = 0;
+  std::uint32_t trial0 = 0;
+  std::vector<std::vector<std::uint32_t>> ids;  ///< [layer][group]
+  std::int64_t first_image = 0;
 };
 
 /// The planned network for `trials` x `images_per_trial` samples.

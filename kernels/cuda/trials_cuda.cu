@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include <fmt/format.h>
@@ -43,7 +44,9 @@ void instantiate_on_host(const MappedMatrix& mm, const DeviceMatrix& dm, std::ui
                          cudaStream_t stream) {
   const physics::CellModel cm = physics::cell_model(mm.hw);
   const std::int64_t per_chip = dm.leff_per_chip();
-  std::vector<__half> hi(static_cast<std::size_t>(per_chip * trials)), lo(hi.size());
+  // Cells of the read region past the tile's edge (rows_p/cols_p are padded to 16) read
+  // as level 0.
+  std::vector<__half> hi(static_cast<std::size_t>(per_chip * trials), __float2half_rn(0.0f)), lo(hi);
   std::vector<unsigned long long> stuck(static_cast<std::size_t>(2 * trials), 0);
   std::exception_ptr error;
 #pragma omp parallel for schedule(dynamic) collapse(2)
@@ -58,8 +61,8 @@ void instantiate_on_host(const MappedMatrix& mm, const DeviceMatrix& dm, std::ui
         stuck[2 * t] += static_cast<unsigned long long>(off);
 #pragma omp atomic
         stuck[2 * t + 1] += static_cast<unsigned long long>(on);
-        for (int r = 0; r < dm.rows_p; ++r)
-          for (int c = 0; c < dm.cols_p; ++c) {
+        for (int r = 0; r < std::min(dm.rows_p, mm.hw.rows); ++r)
+          for (int c = 0; c < std::min(dm.cols_p, mm.hw.cols); ++c) {
             const float lf =
                 static_cast<float>(physics::effective_level(cm, geff[static_cast<std::size_t>(r) * mm.hw.cols + c]));
             const __half h = __float2half_rn(lf);
@@ -153,8 +156,14 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
       for (const auto& m : layer) b += 4.0 * static_cast<double>(m.leff_per_chip());
     chip_bytes = std::max(chip_bytes, b);
   }
-  const std::int64_t B =
+  std::int64_t B =
       std::max<std::int64_t>(1, std::min<std::int64_t>(N, static_cast<std::int64_t>(budget / 2 / per_sample)));
+  // $XBARMC_CUDA_IMAGES_PER_PASS caps the images per pass (tests: results do not depend on it).
+  if (const char* e = std::getenv("XBARMC_CUDA_IMAGES_PER_PASS")) {
+    const long long cap = std::atoll(e);
+    if (cap < 1) throw InvalidConfig(std::string("XBARMC_CUDA_IMAGES_PER_PASS: '") + e + "' is not a positive count");
+    B = std::min<std::int64_t>(B, cap);
+  }
   std::int64_t T = static_cast<std::int64_t>(budget / (static_cast<double>(B) * per_sample + chip_bytes));
   T = std::clamp<std::int64_t>(T, 1, std::min<std::int64_t>(count, 4096));
   if (control.trial_batch > 0) T = std::min<std::int64_t>(T, control.trial_batch);
@@ -187,6 +196,9 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
       b.lo.resize(layers.size());
       b.weights.resize(layers.size());
       b.errors.resize(layers.size());
+      b.seed = study.seed();
+      b.trial0 = t0;
+      b.ids.resize(layers.size());
       for (std::size_t l = 0; l < layers.size(); ++l)
         for (int g = 0; g < layers[l].groups; ++g) {
           const DeviceMatrix& m = st.matrices[a][l][g];
@@ -203,6 +215,7 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
           b.lo[l].push_back(lo[l][g].data());
           b.weights[l].push_back(st.weights[l][g].data());
           b.errors[l].push_back(err[l][g].data());
+          b.ids[l].push_back(id);
         }
       for (std::int64_t i0 = 0; i0 < N; i0 += B) {
         const std::int64_t nb = std::min(B, N - i0);
@@ -212,6 +225,7 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
                                             static_cast<std::size_t>(nb * S) * sizeof(float), cudaMemcpyDeviceToDevice,
                                             stream_));
         }
+        b.first_image = i0;
         net.run(b);
         // Hits of this pass: labels i0.., per trial (a pass is nt x nb samples).
         const std::int64_t n = nb * nt;

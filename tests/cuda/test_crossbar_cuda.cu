@@ -59,6 +59,9 @@ std::vector<Case> cases() {
   ideal.p_stuck_off = ideal.p_stuck_on = 0;
   ideal.adc_bits = 0;
   c.push_back({"ideal", ideal, true});
+  HardwareConfig noisy = d;  // read noise: the warp kernel whatever was asked
+  noisy.read_noise = 0.05;
+  c.push_back({"read_noise", noisy, true});
   return c;
 }
 
@@ -115,8 +118,15 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   l.out = d_y.data();
   l.weights = d_w.data();
   l.errors = d_err.data();
+  l.seed = seed;
+  l.trial0 = 0;
+  l.layer_id = layer;
   l.threads = variant.threads;
   l.kernel = variant.kernel;
+  if (cs.hw.read_noise > 0) {
+    ASSERT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp) << "read noise runs on the warp kernel";
+    if (variant.kernel != cuda::CrossbarKernel::warp) GTEST_SKIP() << "the warp variant covers read noise";
+  }
   ASSERT_EQ(cuda::crossbar_kernel(l), variant.kernel) << "the variant under test must be the one that runs";
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
   l.scratch = scratch.data();
@@ -171,7 +181,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 6), ::testing::Range(0, 3)),
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 7), ::testing::Range(0, 3)),
                          [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
                            return std::string(cases()[std::get<0>(info.param)].name) + "_" +
                                   kVariants[std::get<1>(info.param)].name;

@@ -62,7 +62,8 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   s.set("calib_images", "64", "test");
   const std::vector<montecarlo::ArmSpec> arms = {{"base", {}, "test"},
                                                  {"static", {{"ir_drop", "static"}}, "test"},
-                                                 {"exact", {{"ir_drop", "exact"}, {"r_wire", "0.5"}}, "test"}};
+                                                 {"exact", {{"ir_drop", "exact"}, {"r_wire", "0.5"}}, "test"},
+                                                 {"read_noise", {{"read_noise", "0.05"}}, "test"}};
   montecarlo::Study study(s, arms, 0, false);
   montecarlo::RunControl control;
   std::vector<montecarlo::TrialRecord> cpu, gpu;
@@ -89,10 +90,13 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   }
   std::printf("%s kernel: %d of %zu trial-arms have identical top-1 counts on CPU and GPU\n", GetParam(), identical,
               cpu.size());
-  // The same on a second call with other batch sizes: GPU results do not depend on them.
+  // The same on a second call with other batch sizes (2 trials in flight, 3 passes of at
+  // most 128 images): GPU results do not depend on them, read noise included.
   std::vector<montecarlo::TrialRecord> gpu2;
   control.trial_batch = 2;
+  setenv("XBARMC_CUDA_IMAGES_PER_PASS", "128", 1);
   cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
+  unsetenv("XBARMC_CUDA_IMAGES_PER_PASS");
   for (std::size_t i = 0; i < gpu.size(); ++i) {
     EXPECT_EQ(gpu[i].top1, gpu2[i].top1);
     EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);

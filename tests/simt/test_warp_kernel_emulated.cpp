@@ -91,6 +91,13 @@ std::vector<Case> cases() {
   ideal.p_stuck_off = ideal.p_stuck_on = 0;
   ideal.adc_bits = 0;
   c.push_back({"ideal", ideal, true, Shape::dense});
+  HardwareConfig noisy = d;
+  noisy.read_noise = 0.05;
+  c.push_back({"read_noise", noisy, false, Shape::dense});
+  c.push_back({"read_noise_signed", noisy, true, Shape::dense});
+  HardwareConfig r100 = d;  // tiles whose read region (112 = 7 x 16) passes their edge
+  r100.rows = r100.cols = 100;
+  c.push_back({"rows100", r100, true, Shape::dense});
   c.push_back({"conv", d, false, Shape::conv});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
@@ -159,6 +166,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const int trials = 2;
   const std::uint64_t seed = 7;
   const std::uint32_t layer = 5;
+  const std::int64_t vector_base = cs.hw.read_noise > 0 ? 64 : 0;  // as if after 64 / P earlier images
   const std::int64_t in_size = geo.conv ? geo.C * geo.H * geo.W : P * geo.groups * K;
   const std::int64_t out_size = P * geo.groups * M;
   const std::int64_t n = samples * P;  // vectors per trial
@@ -204,6 +212,10 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   l.in = X.data();
   l.out = y.data();
   l.weights = W.data();
+  l.seed = seed;
+  l.trial0 = 0;
+  l.layer_id = layer;
+  l.vector_base = vector_base;
   if (bias_relu) {
     l.bias = bias.data();
     l.relu = true;
@@ -214,8 +226,13 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   std::vector<double> item_err(static_cast<std::size_t>(2 * probe.p.items), 0.0);
   p.item_err = item_err.data();
   const detail::WarpLaunch w = detail::prepare_warp_launch(p, trials, 1);
-  simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total),
-               [&](unsigned char* smem) { detail::warp_crossbar_body(w.p, w.smem, w.rp, smem); });
+  simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total), [&](unsigned char* smem) {
+    if (w.p.read_noise > 0.0f) {
+      detail::warp_crossbar_body<true>(w.p, w.smem, w.rp, smem);
+    } else {
+      detail::warp_crossbar_body<false>(w.p, w.smem, w.rp, smem);
+    }
+  });
   const std::int64_t items_per_trial = w.p.chunks_per_trial * w.p.n_col_tiles;
   for (int t = 0; t < trials; ++t)
     for (std::int64_t i = 0; i < items_per_trial; ++i) {
@@ -236,7 +253,8 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     instantiate(mm, seed, static_cast<std::uint32_t>(t), layer, chip);
     std::vector<float> y_cpu(static_cast<std::size_t>(n * M));
     CrossbarWorkspace ws;
-    crossbar_matmul(mm, chip, xq, cols.data(), n, y_cpu.data(), ws, seed, static_cast<std::uint32_t>(t), layer, 0);
+    crossbar_matmul(mm, chip, xq, cols.data(), n, y_cpu.data(), ws, seed, static_cast<std::uint32_t>(t), layer,
+                    vector_base);
     double e = 0.0, r = 0.0;
     for (std::int64_t v = 0; v < n; ++v)
       for (std::int64_t m = 0; m < M; ++m) {
@@ -281,7 +299,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 9),
+INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 12),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(cases()[static_cast<std::size_t>(info.param)].name);
                          });
