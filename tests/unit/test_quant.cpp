@@ -14,8 +14,8 @@ TEST(Quant, WeightRangeAndRounding) {
   EXPECT_EQ(q.quantize(0.004f), 0);
   EXPECT_EQ(q.quantize(0.016f), 2);
   EXPECT_EQ(q.quantize(-0.016f), -2);
-  EXPECT_EQ(q.quantize(0.025f), 2);  // half to even: 2.5 -> 2
-  EXPECT_EQ(q.quantize(0.035f), 4);  // 3.5 -> 4
+  EXPECT_EQ(q.quantize(0.025f), 2);                        // half to even: 2.5 -> 2
+  EXPECT_EQ(q.quantize(0.035f), 4);                        // 3.5 -> 4
   EXPECT_FLOAT_EQ(weight_quantizer(0.0f, 4).scale, 1.0f);  // an all-zero channel keeps a finite scale
   EXPECT_EQ(weight_quantizer(0.0f, 4).quantize(0.0f), 0);
 }
