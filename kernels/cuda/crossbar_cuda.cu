@@ -496,11 +496,18 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
       throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
     }
   }
-  if (l.m->hw.read_noise > 0) {
+  // Read noise and tiles read over more than 128 rows (the block kernel's shared memory
+  // holds 128) run on the warp kernel only.
+  const bool noise = l.m->hw.read_noise > 0, tall = l.m->rows_p > 128;
+  if (noise || tall) {
     if (!detail::warp_kernel_supports(l)) {
-      throw Unsupported(
-          "read_noise > 0: the CUDA backend models read noise for bit-serial inputs (dac_bits 1) of at most 16 "
-          "reads per vector; use --backend cpu");
+      const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
+      throw Unsupported(fmt::format(
+          "{}: the CUDA backend runs these on its warp kernel, which takes bit-serial inputs for read noise "
+          "(dac_bits 1; here {}), at most 16 reads per vector (here {}) and read noise on at most 128 rows; "
+          "use --backend cpu",
+          noise ? "read_noise > 0" : fmt::format("tiles read over {} rows", l.m->rows_p), plan.dac_bits,
+          plan.phases * plan.steps));
     }
     return CrossbarKernel::warp;
   }

@@ -4,16 +4,29 @@
 
 #include "crossbar_warp_kernel.hpp"
 #include "xbarmc/cuda/check.cuh"
+#include "xbarmc/errors.hpp"
 
 namespace xbarmc::cuda::detail {
 
 namespace {
 
-template <bool kNoise>
-__global__ void __launch_bounds__(kThreads, kNoise ? 1 : 2)
+// Variants: read noise or not; read regions of up to 128 rows (8 mma k-steps, two blocks
+// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM).
+template <bool kNoise, int kKSteps>
+__global__ void __launch_bounds__(kThreads, (kNoise || kKSteps > warp::kMaxKSteps) ? 1 : 2)
     warp_crossbar_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
   extern __shared__ __align__(128) unsigned char smem[];
-  warp_crossbar_body<kNoise>(p, w, rp, smem);
+  warp_crossbar_body<kNoise, kKSteps>(p, w, rp, smem);
+}
+
+template <bool kNoise, int kKSteps>
+void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
+  const int smem = w.smem.total;
+  XBARMC_CUDA_CHECK(
+      cudaFuncSetAttribute(warp_crossbar_kernel<kNoise, kKSteps>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  warp_crossbar_kernel<kNoise, kKSteps>
+      <<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.smem, w.rp);
+  XBARMC_CUDA_CHECK_LAUNCH();
 }
 
 physics::InputPlan launch_plan(const CrossbarLaunch& l) {
@@ -28,7 +41,7 @@ bool warp_kernel_supports(const CrossbarLaunch& l) {
   if (!warp::supports_reads(reads)) return false;
   if (l.m->hw.read_noise > 0 && plan.dac_bits != 1) return false;  // the variance product needs d^2 = d
   if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
-  if (l.m->rows_p > 16 * warp::kMaxKSteps || l.m->cols_p > 128) return false;
+  if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->cols_p > 128) return false;
   return warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(reads),
                        l.samples_per_trial * l.geo.positions, l.m->hw.read_noise > 0)
              .V > 0;
@@ -45,17 +58,15 @@ std::int64_t warp_items(const CrossbarLaunch& l) {
 
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
-  const int smem = w.smem.total;
-  if (w.p.read_noise > 0.0f) {
-    XBARMC_CUDA_CHECK(
-        cudaFuncSetAttribute(warp_crossbar_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    warp_crossbar_kernel<true><<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.smem, w.rp);
+  const bool noise = w.p.read_noise > 0.0f, tall = w.p.rows_p > 16 * warp::kMaxKSteps;
+  if (noise && tall) throw Error("internal: read noise on more than 128 rows does not fit the warp kernel");
+  if (noise) {
+    launch_variant<true, warp::kMaxKSteps>(w, stream);
+  } else if (tall) {
+    launch_variant<false, warp::kMaxKStepsTall>(w, stream);
   } else {
-    XBARMC_CUDA_CHECK(
-        cudaFuncSetAttribute(warp_crossbar_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    warp_crossbar_kernel<false><<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.smem, w.rp);
+    launch_variant<false, warp::kMaxKSteps>(w, stream);
   }
-  XBARMC_CUDA_CHECK_LAUNCH();
   add_item_errors(w.p.item_err, w.p.chunks_per_trial * w.p.n_col_tiles, l.trials, l.errors, stream);
 }
 

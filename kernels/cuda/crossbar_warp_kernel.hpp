@@ -159,8 +159,9 @@ XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
 /// inputs only, p.dac_bits == 1), as the CPU backend draws it (physics/read_noise.hpp):
 /// per read and column, sigma = read_noise sqrt(sum_r d_r (G[r][c] / dG)^2), the variance
 /// a second tensor-core product of the same DAC codes (d^2 = d for 1-bit codes) with the
-/// cells' (G / dG)^2, one normal per (vector, phase, step, column).
-template <bool kNoise>
+/// cells' (G / dG)^2, one normal per (vector, phase, step, column). kKSteps: 16-row mma
+/// steps the tile's read region may have (8: up to 128 rows; 16: up to 256).
+template <bool kNoise, int kKSteps>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                     unsigned char* smem) {
   __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
@@ -250,14 +251,15 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
       for (int gi = warp_id; gi < groups; gi += kWarps) {
         const int vb = gi * vp;
         // 1. Inputs of the pass's vectors (every gather in flight at once), their codes.
-        float xs[warp::kMaxVectorsPerPass][4];
+        constexpr int kRowsPerLane = kKSteps / 2;  // 16 kKSteps rows over 32 lanes
+        float xs[warp::kMaxVectorsPerPass][kRowsPerLane];
         XBARMC_UNROLL
         for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
           const int v = vb + vi;
           const bool live = vi < vp && v < nv;
           const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
           XBARMC_UNROLL
-          for (int u = 0; u < 4; ++u) {
+          for (int u = 0; u < kRowsPerLane; ++u) {
             const int r = lane + 32 * u;
             xs[vi][u] = live && r < p.rows_p ? gather_row(p, site, rowinfo[r]) : 0.0f;
           }
@@ -267,7 +269,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           if (vi >= vp) break;
           int qsum = 0;
           XBARMC_UNROLL
-          for (int u = 0; u < 4; ++u) {
+          for (int u = 0; u < kRowsPerLane; ++u) {
             const int r = lane + 32 * u;
             if (r < p.rows_p) {
               const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
@@ -283,13 +285,13 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
         }
         simt::sync_warp();
         // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
-        std::uint32_t bf[warp::kFrags][warp::kMaxKSteps][2];
+        std::uint32_t bf[warp::kFrags][kKSteps][2];
         XBARMC_UNROLL
         for (int f = 0; f < warp::kFrags; ++f) {
           const warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
           const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * p.rows_p;
           XBARMC_UNROLL
-          for (int ks = 0; ks < warp::kMaxKSteps; ++ks) {
+          for (int ks = 0; ks < kKSteps; ++ks) {
             XBARMC_UNROLL
             for (int r = 0; r < 2; ++r) {
               std::uint32_t word = 0u;
@@ -313,7 +315,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             for (int i = 0; i < 4; ++i) acc[f][i] = var[f][i] = 0.0f;
           }
           XBARMC_UNROLL
-          for (int ks = 0; ks < warp::kMaxKSteps; ++ks) {
+          for (int ks = 0; ks < kKSteps; ++ks) {
             if (ks >= nks) break;
             std::uint32_t ah[4], al[4];
             XBARMC_UNROLL

@@ -46,9 +46,11 @@ HostMatrix host_matrix(const MappedMatrix& m) {
   }
   d.rows_p = std::min(round16(rows_used), round16(hw.rows));
   d.cols_p = std::min(round16(cols_used), round16(hw.cols));
-  if (d.cols_p > 128 || d.rows_p > 128) {
+  // Tiles read over up to 256 rows (the warp kernel; the block kernel takes 128) and 128
+  // columns.
+  if (d.cols_p > 128 || d.rows_p > 256) {
     throw Unsupported(
-        fmt::format("the CUDA backend reads at most 128 rows and 128 columns of a tile; this layer "
+        fmt::format("the CUDA backend reads at most 256 rows and 128 columns of a tile; this layer "
                     "uses {} x {} (use --backend cpu or smaller rows/cols)",
                     rows_used, cols_used));
   }

@@ -62,6 +62,9 @@ std::vector<Case> cases() {
   HardwareConfig noisy = d;  // read noise: the warp kernel whatever was asked
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, true});
+  HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
+  tall.rows = 256;
+  c.push_back({"rows256", tall, false});
   return c;
 }
 
@@ -123,9 +126,10 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   l.layer_id = layer;
   l.threads = variant.threads;
   l.kernel = variant.kernel;
-  if (cs.hw.read_noise > 0) {
-    ASSERT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp) << "read noise runs on the warp kernel";
-    if (variant.kernel != cuda::CrossbarKernel::warp) GTEST_SKIP() << "the warp variant covers read noise";
+  if (cs.hw.read_noise > 0 || cs.hw.rows > 128) {
+    ASSERT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp)
+        << "read noise and tall tiles run on the warp kernel";
+    if (variant.kernel != cuda::CrossbarKernel::warp) GTEST_SKIP() << "the warp variant covers this case";
   }
   ASSERT_EQ(cuda::crossbar_kernel(l), variant.kernel) << "the variant under test must be the one that runs";
   cuda::DeviceBuffer<double> scratch(2 * cuda::crossbar_items(l));
@@ -181,7 +185,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 7), ::testing::Range(0, 3)),
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 8), ::testing::Range(0, 3)),
                          [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
                            return std::string(cases()[std::get<0>(info.param)].name) + "_" +
                                   kVariants[std::get<1>(info.param)].name;

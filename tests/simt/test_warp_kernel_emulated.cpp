@@ -98,6 +98,9 @@ std::vector<Case> cases() {
   HardwareConfig r100 = d;  // tiles whose read region (112 = 7 x 16) passes their edge
   r100.rows = r100.cols = 100;
   c.push_back({"rows100", r100, true, Shape::dense});
+  HardwareConfig r256 = d;  // 256-row tiles: the warp kernel's tall variant (16 mma k-steps)
+  r256.rows = 256;
+  c.push_back({"rows256", r256, false, Shape::dense});
   c.push_back({"conv", d, false, Shape::conv});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
@@ -119,7 +122,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   std::int64_t samples = 24;
   switch (cs.shape) {
     case Shape::dense:
-      geo.K = 150;
+      geo.K = cs.hw.rows > 128 ? 300 : 150;  // 256-row tiles: 2 row tiles as well (256 + 44)
       geo.M = 20;
       break;
     case Shape::conv:
@@ -227,10 +230,14 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   p.item_err = item_err.data();
   const detail::WarpLaunch w = detail::prepare_warp_launch(p, trials, 1);
   simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total), [&](unsigned char* smem) {
-    if (w.p.read_noise > 0.0f) {
-      detail::warp_crossbar_body<true>(w.p, w.smem, w.rp, smem);
+    constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
+    const bool noise = w.p.read_noise > 0.0f, wide = w.p.rows_p > 16 * narrow;
+    if (noise) {
+      wide ? detail::warp_crossbar_body<true, tall>(w.p, w.smem, w.rp, smem)
+           : detail::warp_crossbar_body<true, narrow>(w.p, w.smem, w.rp, smem);
     } else {
-      detail::warp_crossbar_body<false>(w.p, w.smem, w.rp, smem);
+      wide ? detail::warp_crossbar_body<false, tall>(w.p, w.smem, w.rp, smem)
+           : detail::warp_crossbar_body<false, narrow>(w.p, w.smem, w.rp, smem);
     }
   });
   const std::int64_t items_per_trial = w.p.chunks_per_trial * w.p.n_col_tiles;
@@ -299,7 +306,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 12),
+INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 13),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(cases()[static_cast<std::size_t>(info.param)].name);
                          });
