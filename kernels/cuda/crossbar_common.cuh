@@ -82,6 +82,72 @@ XBARMC_SIMT float* output_at(const LayerParams& p, std::int64_t sample, std::int
   return y + pos * (g.M * g.groups) + m_global;
 }
 
+/// One work item of a crossbar launch: a chunk of up to p.vec vectors (from v0; nv of
+/// them) of trial t and column tile ct, whose mt logical columns it computes.
+struct Item {
+  std::int64_t v0;
+  int ct, t, nv, mt;
+};
+XBARMC_SIMT Item item_of(const LayerParams& p, std::int64_t item) {
+  Item it;
+  const std::int64_t ch = item % p.chunks_per_trial;
+  it.ct = static_cast<int>((item / p.chunks_per_trial) % p.n_col_tiles);
+  it.t = static_cast<int>(item / (p.chunks_per_trial * p.n_col_tiles));
+  it.v0 = ch * p.vec;
+  const std::int64_t left = p.vectors_per_trial - it.v0;
+  it.nv = static_cast<int>(left < p.vec ? left : p.vec);
+  it.mt = p.ct_count[it.ct];
+  return it;
+}
+
+/// The end of an item, the same in both kernels (kThreads threads; call after a block
+/// barrier): per (vector, logical column) the offset, scales, bias and ReLU, the layer
+/// output; the item's error sums {sum (y - ref)^2, sum ref^2} reduced over the block in a
+/// fixed tree (the same result on every run) into p.item_err[2 item]. Y: [vec][max_logical]
+/// integer-domain outputs, Q: [vec] input code sums (offset mode), R: [vec][max_logical]
+/// exact float products, red: 2 x kThreads / 32 doubles of scratch.
+template <int kThreads>
+XBARMC_SIMT void finish_item(const LayerParams& p, const Item& it, std::int64_t item, const double* Y,
+                             const long long* Q, const float* R, double* red) {
+  const int tid = simt::thread_x(), lane = tid % 32, warp = tid / 32;
+  const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(it.ct) * p.max_logical;
+  double e_sum = 0.0, r_sum = 0.0;
+  for (int i = tid; i < it.nv * it.mt; i += kThreads) {
+    const int v = i / it.mt, j = i % it.mt;
+    const std::int32_t m = logical_j[j];
+    double acc = Y[v * p.max_logical + j];
+    if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
+    float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
+    const double ref = R[v * p.max_logical + j];
+    e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
+    r_sum += ref * ref;
+    const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
+    if (p.bias) y += p.bias[mg];
+    if (p.relu) y = y > 0.0f ? y : 0.0f;
+    const std::int64_t vg = it.v0 + v;
+    const std::int64_t sample = static_cast<std::int64_t>(it.t) * p.samples_per_trial + vg / p.geo.positions;
+    *output_at(p, sample, vg % p.geo.positions, mg) = y;
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    e_sum += simt::shfl_xor(e_sum, o);
+    r_sum += simt::shfl_xor(r_sum, o);
+  }
+  if (lane == 0) {
+    red[warp] = e_sum;
+    red[kThreads / 32 + warp] = r_sum;
+  }
+  simt::sync_block();
+  if (tid == 0) {
+    double e = 0.0, r = 0.0;
+    for (int w = 0; w < kThreads / 32; ++w) {
+      e += red[w];
+      r += red[kThreads / 32 + w];
+    }
+    p.item_err[2 * item] = e;
+    p.item_err[2 * item + 1] = r;
+  }
+}
+
 /// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
 bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan);
 

@@ -118,13 +118,9 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
   std::int64_t loaded_b = -1;  // (trial, tile) whose B is in shared memory
 
   for (std::int64_t item = first; item < last; ++item) {
-    const std::int64_t ch = item % p.chunks_per_trial;
-    const int ct = static_cast<int>((item / p.chunks_per_trial) % p.n_col_tiles);
-    const int t = static_cast<int>(item / (p.chunks_per_trial * p.n_col_tiles));
-    const std::int64_t v0 = ch * p.vec;
-    const std::int64_t left = p.vectors_per_trial - v0;
-    const int nv = static_cast<int>(left < p.vec ? left : p.vec);
-    const int mt = p.ct_count[ct];
+    const detail::Item it = detail::item_of(p, item);
+    const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
+    const std::int64_t v0 = it.v0;
     const int rows_used = nv * p.reads;            // A rows holding reads
     const int row_blocks = (rows_used + 15) / 16;  // A row blocks the product touches
     const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
@@ -276,43 +272,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
       }
     }
     __syncthreads();
-    // Offset, scale, bias, ReLU; write the layer output; the item's error sums.
-    double e_sum = 0.0, r_sum = 0.0;
-    for (int i = tid; i < nv * mt; i += kThreads) {
-      const int v = i / mt, j = i % mt;
-      const std::int32_t m = logical_j[j];
-      double acc = Y[v * p.max_logical + j];
-      if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
-      float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
-      const double ref = R[v * p.max_logical + j];
-      e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
-      r_sum += ref * ref;
-      const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
-      if (p.bias) y += p.bias[mg];
-      if (p.relu) y = y > 0.0f ? y : 0.0f;
-      const std::int64_t vg = v0 + v;
-      const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
-      *output_at(p, sample, vg % p.geo.positions, mg) = y;
-    }
-    // Block sums of the item's error terms (a fixed tree: the same result on every run).
-    for (int o = 16; o > 0; o /= 2) {
-      e_sum += __shfl_xor_sync(0xffffffffu, e_sum, o);
-      r_sum += __shfl_xor_sync(0xffffffffu, r_sum, o);
-    }
-    if (tid % 32 == 0) {
-      red[warp] = e_sum;
-      red[kThreads / 32 + warp] = r_sum;
-    }
-    __syncthreads();
-    if (tid == 0) {
-      double e = 0.0, r = 0.0;
-      for (int w = 0; w < kThreads / 32; ++w) {
-        e += red[w];
-        r += red[kThreads / 32 + w];
-      }
-      p.item_err[2 * item] = e;
-      p.item_err[2 * item + 1] = r;
-    }
+    detail::finish_item<kThreads>(p, it, item, Y, Q, R, red);
   }
 }
 

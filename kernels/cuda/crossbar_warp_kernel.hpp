@@ -190,13 +190,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   std::int64_t loaded_b = -1;  // (trial, tile) whose levels are in shared memory
 
   for (std::int64_t item = first; item < last; ++item) {
-    const std::int64_t ch = item % p.chunks_per_trial;
-    const int ct = static_cast<int>((item / p.chunks_per_trial) % p.n_col_tiles);
-    const int t = static_cast<int>(item / (p.chunks_per_trial * p.n_col_tiles));
-    const std::int64_t v0 = ch * p.vec;
-    const std::int64_t left = p.vectors_per_trial - v0;
-    const int nv = static_cast<int>(left < p.vec ? left : p.vec);
-    const int mt = p.ct_count[ct];
+    const Item it = item_of(p, item);
+    const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
+    const std::int64_t v0 = it.v0;
     const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * ml;
     const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
     const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
@@ -396,43 +392,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
       }
     }
     simt::sync_block();
-    // Offset, scale, bias, ReLU; write the layer output; the item's error sums (the
-    // block kernel's code).
-    double e_sum = 0.0, r_sum = 0.0;
-    for (int i = tid; i < nv * mt; i += kThreads) {
-      const int v = i / mt, j = i % mt;
-      const std::int32_t m = logical_j[j];
-      double acc = Y[v * ml + j];
-      if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
-      float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
-      const double ref = R[v * ml + j];
-      e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
-      r_sum += ref * ref;
-      const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
-      if (p.bias) y += p.bias[mg];
-      if (p.relu) y = y > 0.0f ? y : 0.0f;
-      const std::int64_t vg = v0 + v;
-      const std::int64_t sample = static_cast<std::int64_t>(t) * p.samples_per_trial + vg / p.geo.positions;
-      *output_at(p, sample, vg % p.geo.positions, mg) = y;
-    }
-    for (int o = 16; o > 0; o /= 2) {
-      e_sum += simt::shfl_xor(e_sum, o);
-      r_sum += simt::shfl_xor(r_sum, o);
-    }
-    if (lane == 0) {
-      red[warp_id] = e_sum;
-      red[kWarps + warp_id] = r_sum;
-    }
-    simt::sync_block();
-    if (tid == 0) {
-      double e = 0.0, r = 0.0;
-      for (int k = 0; k < kWarps; ++k) {
-        e += red[k];
-        r += red[kWarps + k];
-      }
-      p.item_err[2 * item] = e;
-      p.item_err[2 * item + 1] = r;
-    }
+    finish_item<kThreads>(p, it, item, Y, Q, R, red);
   }
 }
 
