@@ -63,16 +63,6 @@ void subtract_offset(const MappedMatrix& m, const std::int32_t* q, std::int64_t 
   }
 }
 
-// Bound on |sum over a phase's steps of 2^(step * dac_bits) * ADC output| for one
-// column. Below 2^24 a float accumulator is exact for integer outputs (ideal hardware).
-double phase_sum_bound(const HardwareConfig& hw, const physics::InputPlan& plan) {
-  const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
-                                     : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
-  double weights = 0.0;
-  for (int step = 0; step < plan.steps; ++step) weights += std::ldexp(1.0, step * plan.dac_bits);
-  return top * weights;
-}
-
 // Where the read noise of the current vector is drawn.
 struct NoiseSite {
   std::uint64_t seed;
@@ -137,6 +127,14 @@ void digitize_phase(const HardwareConfig& hw, const physics::InputPlan& plan, in
 
 }  // namespace
 
+bool float_phase_accumulator(const HardwareConfig& hw, const physics::InputPlan& plan) {
+  const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
+                                     : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
+  double weights = 0.0;
+  for (int step = 0; step < plan.steps; ++step) weights += std::ldexp(1.0, step * plan.dac_bits);
+  return top * weights < 16777216.0;  // 2^24
+}
+
 void crossbar_matmul_raw(const MappedMatrix& m, const ChipMatrix& chip, const quant::Quantizer& xq, const float* X,
                          std::int64_t n, double* out, CrossbarWorkspace& ws, std::uint64_t seed, std::uint32_t trial,
                          std::uint32_t layer_id, std::int64_t vector_index_base) {
@@ -147,7 +145,7 @@ void crossbar_matmul_raw(const MappedMatrix& m, const ChipMatrix& chip, const qu
   const int rows = hw.rows;
   const int cols = hw.cols;
   const int stride = (cols + physics::table_block_cols - 1) / physics::table_block_cols * physics::table_block_cols;
-  const bool float_acc = phase_sum_bound(hw, plan) < 16777216.0;  // 2^24
+  const bool float_acc = float_phase_accumulator(hw, plan);
 
   for (std::int64_t b0 = 0; b0 < n; b0 += crossbar_batch) {
     const int nv = static_cast<int>(std::min<std::int64_t>(crossbar_batch, n - b0));

@@ -14,6 +14,7 @@
 #include "crossbar_cuda.cuh"
 #include "simt.hpp"
 #include "xbarmc/errors.hpp"
+#include "xbarmc/physics/crossbar.hpp"
 #include "xbarmc/physics/dac.hpp"
 
 namespace xbarmc::cuda::detail {
@@ -34,7 +35,7 @@ struct LayerParams {
   const double* ct_weight;
   const float* weight_scale;
   int adc_bits, weight_offset;
-  bool float_acc;  // the CPU's choice of phase accumulator (see phase_sum_bound there)
+  bool float_acc;  // float_phase_accumulator (physics/crossbar.hpp), as the CPU
   int phases, steps, dac_bits, reads, vec;
   quant::Quantizer xq;
   LayerGeometry geo;
@@ -148,9 +149,6 @@ XBARMC_SIMT void finish_item(const LayerParams& p, const Item& it, std::int64_t 
   }
 }
 
-/// The CPU's phase accumulator choice (kernels/cpu/crossbar.cpp, phase_sum_bound).
-bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan);
-
 /// A mapped matrix's tables as the crossbar kernels read them, in host memory: the
 /// fields of DeviceMatrix, with std::vector where it has DeviceBuffer. upload_matrix
 /// copies them to the device; the CPU emulation tests (tests/simt/) read them in place.
@@ -206,7 +204,7 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.weight_scale = m.weight_scale.data();
   p.adc_bits = hw.adc_bits;
   p.weight_offset = m.weight_offset;
-  p.float_acc = cpu_uses_float_acc(hw, plan);
+  p.float_acc = float_phase_accumulator(hw, plan);
   p.phases = plan.phases;
   p.steps = plan.steps;
   p.dac_bits = plan.dac_bits;

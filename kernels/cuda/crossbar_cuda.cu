@@ -224,23 +224,9 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
         const int v = i / used, e = i % used;
         const int c = cols[e];
         const float step = step_of[c], inv = inv_of[c];
-        double column = 0.0;
-        for (int ph = 0; ph < p.phases; ++ph) {
-          const float* sig = C + (v * p.reads + ph * p.steps) * ldc + c;
-          double pd = 0.0;
-          float pf = 0.0f;
-          for (int st = 0; st < p.steps; ++st) {
-            const float out = physics::adc_output(sig[st * ldc], inv, p.adc_bits);
-            const double w = physics::step_weight(ph, st, p.dac_bits);
-            if (p.float_acc) {
-              pf += static_cast<float>(w) * out;
-            } else {
-              pd += w * static_cast<double>(out);
-            }
-          }
-          column += (p.float_acc ? static_cast<double>(pf) : pd) * step;
-        }
-        COL[v * p.cols_p + e] = column;
+        const float* sig = C + v * p.reads * ldc + c;  // read r of the vector at sig[r * ldc]
+        const auto out = [&](int read) { return physics::adc_output(sig[read * ldc], inv, p.adc_bits); };
+        COL[v * p.cols_p + e] = physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step);
       }
       // The exact float product of this row tile's inputs, in row order (the CPU's
       // reference), with the weights staged through shared memory kWChunk rows at a time.

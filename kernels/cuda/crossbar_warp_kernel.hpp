@@ -367,7 +367,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             const int vi = u / 16, c = u % 16;
             const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
             COLw[vi * p.cols_p + m0 + c] =
-                warp::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
+                physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
           }
           simt::sync_warp();
         }

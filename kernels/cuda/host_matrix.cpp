@@ -18,14 +18,6 @@ namespace {
 int round16(int x) { return (x + 15) / 16 * 16; }
 }  // namespace
 
-bool cpu_uses_float_acc(const HardwareConfig& hw, const physics::InputPlan& plan) {
-  const double top = hw.adc_bits > 0 ? std::ldexp(1.0, hw.adc_bits) - 1.0
-                                     : physics::max_full_scale(plan.dac_bits, hw.levels(), hw.rows);
-  double weights = 0.0;
-  for (int step = 0; step < plan.steps; ++step) weights += std::ldexp(1.0, step * plan.dac_bits);
-  return top * weights < 16777216.0;
-}
-
 HostMatrix host_matrix(const MappedMatrix& m) {
   const HardwareConfig& hw = m.hw;
   HostMatrix d;

@@ -12,7 +12,7 @@
 /// pass and to its read n % reads_p, reads_p being the vector's reads (phases x steps)
 /// rounded up to a power of two; slots past the reads carry DAC code 0. A vector's
 /// reads thus sit in one accumulator fragment column range, and its column signals are
-/// digitized and shift-added in the CPU backend's order (shift_add_column).
+/// digitized and shift-added in the CPU backend's order (physics::shift_add_column).
 
 #include "xbarmc/hd.hpp"
 #include "xbarmc/physics/adc.hpp"
@@ -120,30 +120,6 @@ XBARMC_HD LaneElement c_location(int row, int col) {
   l.lane = (row & 7) * 4 + col / 2;
   l.i = (row >> 3) * 2 + (col & 1);
   return l;
-}
-
-/// A column's digitized value from its reads' ADC outputs, accumulated as the CPU
-/// backend does (kernels/cpu/crossbar.cpp): per phase, the steps' outputs weighted by
-/// +-2^(step * dac_bits) in step order (in float when `float_acc`, else in double),
-/// then times the ADC step, phases in order. `out(read)` gives the ADC output of a read.
-template <class Out>
-XBARMC_HD double shift_add_column(const Out& out, int phases, int steps, int dac_bits, bool float_acc, float step) {
-  double column = 0.0;
-  for (int ph = 0; ph < phases; ++ph) {
-    double pd = 0.0;
-    float pf = 0.0f;
-    for (int st = 0; st < steps; ++st) {
-      const float o = out(ph * steps + st);
-      const double w = physics::step_weight(ph, st, dac_bits);
-      if (float_acc) {
-        pf += static_cast<float>(w) * o;
-      } else {
-        pd += w * static_cast<double>(o);
-      }
-    }
-    column += (float_acc ? static_cast<double>(pf) : pd) * step;
-  }
-  return column;
 }
 
 /// Index into a warp's staging of ADC outputs: fragment f (0..1), element i (0..3), lane.

@@ -153,8 +153,8 @@ TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
       for (int v = 0; v < rp.vectors; ++v)
         for (int c = 0; c < 16; ++c) {
           const double got =
-              warp::shift_add_column([&](int read) { return staged[warp::staged_output(rp, v, read, c)]; }, plan.phases,
-                                     plan.steps, plan.dac_bits, float_acc, step[c]);
+              physics::shift_add_column([&](int read) { return staged[warp::staged_output(rp, v, read, c)]; },
+                                        plan.phases, plan.steps, plan.dac_bits, float_acc, step[c]);
           // Directly: each read's column signal, its ADC output, the CPU's accumulation.
           double want = 0.0;
           for (int ph = 0; ph < plan.phases; ++ph) {

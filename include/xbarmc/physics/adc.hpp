@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "xbarmc/hd.hpp"
+#include "xbarmc/physics/dac.hpp"
 
 namespace xbarmc::physics {
 
@@ -56,6 +57,31 @@ XBARMC_HD float adc_output(float s, float inv_step, int adc_bits) {
 /// adc_output * step.
 XBARMC_HD float adc_reconstruct(float s, float step, float inv_step, int adc_bits) {
   return adc_output(s, inv_step, adc_bits) * step;
+}
+
+/// A column's digitized value from its reads' ADC outputs, accumulated as the CPU
+/// backend does (kernels/cpu/crossbar.cpp, vectorized over columns there; the GPU kernels
+/// call this): per phase, the steps' outputs weighted by
+/// +-2^(step * dac_bits) in step order (in float when `float_acc`, else in double),
+/// then times the ADC step, phases in order. `out(read)` gives the ADC output of a read.
+template <class Out>
+XBARMC_HD double shift_add_column(const Out& out, int phases, int steps, int dac_bits, bool float_acc, float step) {
+  double column = 0.0;
+  for (int ph = 0; ph < phases; ++ph) {
+    double pd = 0.0;
+    float pf = 0.0f;
+    for (int st = 0; st < steps; ++st) {
+      const float o = out(ph * steps + st);
+      const double w = step_weight(ph, st, dac_bits);
+      if (float_acc) {
+        pf += static_cast<float>(w) * o;
+      } else {
+        pd += w * static_cast<double>(o);
+      }
+    }
+    column += (float_acc ? static_cast<double>(pf) : pd) * step;
+  }
+  return column;
 }
 
 }  // namespace xbarmc::physics

@@ -12,11 +12,18 @@
 #include <vector>
 
 #include "xbarmc/physics/chip.hpp"
+#include "xbarmc/physics/dac.hpp"
 #include "xbarmc/physics/read_noise.hpp"
 #include "xbarmc/physics/subset_table.hpp"
 #include "xbarmc/quant.hpp"
 
 namespace xbarmc {
+
+/// Whether a phase's step-weighted sum of ADC outputs is accumulated in float (else in
+/// double): when its bound, (largest ADC output) x sum_step 2^(step * dac_bits), is below
+/// 2^24, where float is exact for integer outputs. Every backend follows this choice, so
+/// their sums round alike.
+bool float_phase_accumulator(const HardwareConfig& hw, const physics::InputPlan& plan);
 
 /// Scratch memory of crossbar_matmul, reused between calls (one per thread).
 struct CrossbarWorkspace {
