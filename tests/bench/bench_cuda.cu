@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_cuda.cuh"
+#include "../common/scoped_env.hpp"
 #include "xbarmc/backend.hpp"
 #include "xbarmc/config/settings.hpp"
 #include "xbarmc/cuda/check.cuh"
@@ -58,16 +59,10 @@ struct Timer {
   }
 };
 
-// Sets $XBARMC_CUDA_KERNEL (the crossbar kernel the GPU network runs) for a scope.
-struct KernelEnv {
-  explicit KernelEnv(const char* k) { setenv("XBARMC_CUDA_KERNEL", k, 1); }
-  ~KernelEnv() { unsetenv("XBARMC_CUDA_KERNEL"); }
-};
-
 // GPU trial-images/s of a study with one crossbar kernel: a short warm-up (uploads,
 // plans), then `trials` trials timed.
 double gpu_rate(const montecarlo::Study& study, std::uint32_t trials, const char* kernel) {
-  const KernelEnv env(kernel);
+  const xbarmc::testing::ScopedEnv env("XBARMC_CUDA_KERNEL", kernel);
   auto gpu = cuda::make_backend(0);
   montecarlo::RunControl c;
   std::vector<montecarlo::TrialRecord> out;

@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "../common/scoped_env.hpp"
 #include "xbarmc/backend.hpp"
 #include "xbarmc/config/command_line.hpp"
 #include "xbarmc/montecarlo/run_keys.hpp"
@@ -25,35 +26,12 @@ std::string data_dir() {
   return s ? s : "/usr/share/datasets/fashion-mnist";
 }
 
-// Runs the GPU network with one crossbar kernel ($XBARMC_CUDA_KERNEL), restored after.
-class ScopedKernel {
- public:
-  explicit ScopedKernel(const char* kernel) {
-    const char* old = std::getenv("XBARMC_CUDA_KERNEL");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv("XBARMC_CUDA_KERNEL", kernel, 1);
-  }
-  ~ScopedKernel() {
-    if (had_) {
-      setenv("XBARMC_CUDA_KERNEL", old_.c_str(), 1);
-    } else {
-      unsetenv("XBARMC_CUDA_KERNEL");
-    }
-  }
-  ScopedKernel(const ScopedKernel&) = delete;
-  ScopedKernel& operator=(const ScopedKernel&) = delete;
-
- private:
-  bool had_ = false;
-  std::string old_;
-};
 }  // namespace
 
 class TrialsCuda : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
-  const ScopedKernel kernel(GetParam());
+  const xbarmc::testing::ScopedEnv kernel("XBARMC_CUDA_KERNEL", GetParam());
   static const config::Schema schema = montecarlo::run_schema();
   config::Settings s(schema);
   s.set("model", source_dir() + "/experiments/models/lenet5.onnx", "test");
@@ -95,9 +73,10 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   // most 128 images): GPU results do not depend on them, read noise included.
   std::vector<montecarlo::TrialRecord> gpu2;
   control.trial_batch = 2;
-  setenv("XBARMC_CUDA_IMAGES_PER_PASS", "128", 1);
-  cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
-  unsetenv("XBARMC_CUDA_IMAGES_PER_PASS");
+  {
+    const xbarmc::testing::ScopedEnv passes("XBARMC_CUDA_IMAGES_PER_PASS", "128");
+    cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
+  }
   for (std::size_t i = 0; i < gpu.size(); ++i) {
     EXPECT_EQ(gpu[i].top1, gpu2[i].top1);
     EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);
@@ -114,7 +93,7 @@ class TrialsCudaModel : public ::testing::TestWithParam<std::tuple<const char*, 
 
 TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
   const std::string name = std::get<0>(GetParam());
-  const ScopedKernel kernel(std::get<1>(GetParam()));
+  const xbarmc::testing::ScopedEnv kernel("XBARMC_CUDA_KERNEL", std::get<1>(GetParam()));
   static const config::Schema schema = montecarlo::run_schema();
   config::Settings s(schema);
   s.set("model", source_dir() + "/experiments/models/" + name + ".onnx", "test");
