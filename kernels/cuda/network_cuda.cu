@@ -244,7 +244,7 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
       l.errors = b.errors[layer][g];
       l.seed = b.seed;
       l.trial0 = b.trial0;
-      l.layer_id = b.ids.empty() ? 0u : b.ids[layer][g];
+      l.layer_id = b.ids[layer][g];
       l.vector_base = b.first_image * geo.positions;
       const std::int64_t items = crossbar_items(l);
       if (items > scratch_items) {  // grows on the first run only

@@ -224,11 +224,9 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     l.relu = true;
   }
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
-  detail::LayerParams p = detail::common_params(hm, l, plan);
-  const detail::WarpLaunch probe = detail::prepare_warp_launch(p, trials, 1);
-  std::vector<double> item_err(static_cast<std::size_t>(2 * probe.p.items), 0.0);
-  p.item_err = item_err.data();
-  const detail::WarpLaunch w = detail::prepare_warp_launch(p, trials, 1);
+  detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
+  std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
+  w.p.item_err = item_err.data();
   simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total), [&](unsigned char* smem) {
     constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
     const bool noise = w.p.read_noise > 0.0f, wide = w.p.rows_p > 16 * narrow;
