@@ -27,14 +27,15 @@ result[cuda_tests]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
 echo "== compute-sanitizer memcheck and racecheck (small cases)"
 if command -v compute-sanitizer >/dev/null; then
   timeout 110 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Kernels/TrialsCuda.*/1' \
+    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Kernels/TrialsCuda.*/1:IterativeIrDrop.*' \
     >"$LOG/memcheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/memcheck.log"
   result[memcheck]=$([ $rc -eq 0 ] && echo pass || echo "FAIL (rc $rc)")
-  # Shared-memory hazards of the warp kernel (per-warp staging reused across passes).
+  # Shared-memory hazards of the warp kernel (per-warp staging reused across passes) and
+  # of the IR-drop PCG's block reductions.
   timeout 60 compute-sanitizer --tool racecheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp' \
+    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:IterativeIrDrop.ChipsMatchTheHostSolver' \
     >"$LOG/racecheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/racecheck.log"
@@ -74,5 +75,5 @@ echo
 echo "== device check summary ($(( $(date +%s) - start )) s)"
 printf '%-14s %s\n' gpu "$(cat "$LOG/gpu.txt")"
 for k in cuda_tests memcheck racecheck run_block run_warp warp_vs_block bench; do printf '%-14s %s\n' "$k" "${result[$k]}"; done
-grep -E "kernel|crossbar /|fastest|trial-img|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
+grep -E "kernel|crossbar /|fastest|trial-img|iterative IR|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
 for k in block warp; do grep -E "trial-images/s" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel): /"; done

@@ -349,10 +349,7 @@ class LinePcg {
       if (it == max_iter) {
         double worst = 0.0;
         for (int j = 0; j < k; ++j) worst = std::max(worst, rnorm[j] / bnorm[j]);
-        throw Error(fmt::format(
-            "iterative IR drop did not converge: relative residual {:.3g} after {} iterations (ir_max_iter), above "
-            "ir_tol = {:.3g}; raise ir_max_iter, loosen ir_tol, or use ir_drop = exact",
-            worst, it, tol));
+        throw Error(iterative_not_converged(worst, it, tol));
       }
       ++it;
       apply(p.data(), q.data(), k);
@@ -510,6 +507,13 @@ class LinePcg {
 constexpr int pcg_block = 8;
 
 }  // namespace
+
+std::string iterative_not_converged(double residual, int iterations, double tol) {
+  return fmt::format(
+      "iterative IR drop did not converge: relative residual {:.3g} after {} iterations (ir_max_iter), above "
+      "ir_tol = {:.3g}; raise ir_max_iter, loosen ir_tol, or use ir_drop = exact",
+      residual, iterations, tol);
+}
 
 void transfer_static(const double* g, int rows, int cols, const Wires& w, double* geff) {
   for (int r = 0; r < rows; ++r) {

@@ -242,6 +242,28 @@ void add_item_errors(const double* item_err, std::int64_t items_per_trial, int t
 /// Multiprocessors of the current device.
 int multiprocessors();
 
+/// Stores the effective level of transfer conductance g (physics::effective_level, as the
+/// CPU's instantiate) as fp16 hi + lo parts at index o.
+XBARMC_HD void store_level(const physics::CellModel& cell, double g, __half* hi, __half* lo, std::int64_t o) {
+  const float lf = static_cast<float>(physics::effective_level(cell, g));
+  const __half h = __float2half_rn(lf);
+  hi[o] = h;
+  lo[o] = __float2half_rn(lf - __half2float(h));
+}
+
+/// Chip instances [first, first + count) of (trial - trial0) * tiles + tile: the drawn
+/// conductances into g ([count][rows][cols], S) and the stuck counts into stuck[2 t..]
+/// (crossbar_cuda.cu).
+void sample_conductances(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, std::uint32_t layer_id,
+                         std::int64_t first, std::int64_t count, double* g, unsigned long long* stuck,
+                         cudaStream_t stream);
+
+/// instantiate_chips for ir_drop iterative: draws, the nodal PCG solves and the levels on
+/// the GPU (ir_drop_cuda.cu, kernels in ir_pcg_kernel.hpp), chunked by free memory.
+void instantiate_iterative(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
+                           std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
+                           cudaStream_t stream);
+
 /// The warp kernel (crossbar_warp.cu): whether it models this launch, its work items
 /// (the size of its error scratch, in pairs), and the launch.
 bool warp_kernel_supports(const CrossbarLaunch& l);

@@ -51,36 +51,36 @@ struct InstantiateParams {
   const std::uint8_t* verified;
   std::uint64_t seed;
   std::uint32_t trial0, layer;
-  int trials;
+  // Instances [first, first + count) of (trial - trial0) * tiles + tile.
+  std::int64_t first, count;
   __half* hi;
   __half* lo;
+  double* g_out;  // when set: the drawn conductances, [count][rows][cols], and no levels
   unsigned long long* stuck;
 };
 
 __global__ void instantiate_kernel(InstantiateParams p) {
   const std::int64_t per_tile = static_cast<std::int64_t>(p.rows) * p.cols;
-  const std::int64_t per_chip = per_tile * p.tiles;
-  const std::int64_t total = per_chip * p.trials;
+  const std::int64_t total = per_tile * p.count;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const int t = static_cast<int>(i / per_chip);
-    const std::int64_t rem = i - t * per_chip;
-    const int tile = static_cast<int>(rem / per_tile);
-    const auto e = static_cast<std::uint32_t>(rem - tile * per_tile);
+    const std::int64_t inst = p.first + i / per_tile;
+    const int t = static_cast<int>(inst / p.tiles), tile = static_cast<int>(inst % p.tiles);
+    const auto e = static_cast<std::uint32_t>(i % per_tile);
     const int r = static_cast<int>(e / p.cols), c = static_cast<int>(e % p.cols);
     const std::int64_t li = tile * per_tile + e;
     physics::CellFault f;
     double g = physics::sample_cell(p.cell, p.seed, p.trial0 + t, p.layer, static_cast<std::uint32_t>(tile), e,
                                     p.level[li], p.verified != nullptr && p.verified[li] != 0, &f);
     if (f != physics::CellFault::none) atomicAdd(&p.stuck[2 * t + (f == physics::CellFault::stuck_on)], 1ull);
+    if (p.g_out != nullptr) {
+      p.g_out[i] = g;
+      continue;
+    }
     if (r >= p.rows_p || c >= p.cols_p) continue;
     if (p.static_ir) g = physics::static_transfer(g, physics::series_resistance(p.wires, p.rows, r, c));
-    const float lf = static_cast<float>(physics::effective_level(p.cell, g));
-    const __half h = __float2half_rn(lf);
-    const std::int64_t o = (static_cast<std::int64_t>(t) * p.tiles + tile) * p.rows_p * p.cols_p +
-                           static_cast<std::int64_t>(r) * p.cols_p + c;
-    p.hi[o] = h;
-    p.lo[o] = __float2half_rn(lf - __half2float(h));
+    detail::store_level(p.cell, g, p.hi, p.lo,
+                        inst * p.rows_p * p.cols_p + static_cast<std::int64_t>(r) * p.cols_p + c);
   }
 }
 
@@ -366,15 +366,11 @@ DeviceMatrix upload_matrix(const MappedMatrix& m) {
   return d;
 }
 
-void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
-                       std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
-                       cudaStream_t stream) {
-  if (m.hw.ir_drop == IrDrop::iterative || m.hw.ir_drop == IrDrop::exact) {
-    throw Unsupported(
-        fmt::format("ir_drop {}: chip instances with nodal IR-drop solves are drawn on the host "
-                    "(TrialRunner); instantiate_chips models IR drop none and static",
-                    to_string(m.hw.ir_drop)));
-  }
+namespace {
+
+InstantiateParams instantiate_params(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0,
+                                     std::uint32_t layer_id, std::int64_t first, std::int64_t count,
+                                     unsigned long long* stuck) {
   InstantiateParams p;
   p.cell = m.cell;
   p.wires = physics::Wires{m.hw.r_wire, m.hw.r_driver, m.hw.r_sense};
@@ -389,10 +385,44 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
   p.seed = seed;
   p.trial0 = trial0;
   p.layer = layer_id;
-  p.trials = trials;
-  p.hi = leff_hi;
-  p.lo = leff_lo;
+  p.first = first;
+  p.count = count;
+  p.hi = nullptr;
+  p.lo = nullptr;
+  p.g_out = nullptr;
   p.stuck = stuck;
+  return p;
+}
+
+void launch_instantiate(const InstantiateParams& p, cudaStream_t stream) {
+  const std::int64_t total = static_cast<std::int64_t>(p.rows) * p.cols * p.count;
+  const int grid = static_cast<int>(std::min<std::int64_t>((total + 255) / 256, 32ll * multiprocessors()));
+  instantiate_kernel<<<std::max(grid, 1), 256, 0, stream>>>(p);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+namespace detail {
+
+void sample_conductances(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, std::uint32_t layer_id,
+                         std::int64_t first, std::int64_t count, double* g, unsigned long long* stuck,
+                         cudaStream_t stream) {
+  InstantiateParams p = instantiate_params(m, seed, trial0, layer_id, first, count, stuck);
+  p.g_out = g;
+  launch_instantiate(p, stream);
+}
+
+}  // namespace detail
+
+void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
+                       std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
+                       cudaStream_t stream) {
+  if (m.hw.ir_drop == IrDrop::exact) {
+    throw Unsupported(
+        "ir_drop exact: chip instances with the exact elimination are drawn on the host "
+        "(instantiate_chips_on_host); instantiate_chips models IR drop none, static and iterative");
+  }
   // The read region is padded to multiples of 16, which can pass the tile's edge (rows
   // = 100 reads 112 rows): those cells have no conductance and must read as level 0
   // (their DAC codes are 0, but 0 x a stale NaN pattern would still be NaN).
@@ -401,10 +431,15 @@ void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t 
     XBARMC_CUDA_CHECK(cudaMemsetAsync(leff_hi, 0, bytes, stream));
     XBARMC_CUDA_CHECK(cudaMemsetAsync(leff_lo, 0, bytes, stream));
   }
-  const std::int64_t total = m.cells_per_chip() * trials;
-  const int grid = static_cast<int>(std::min<std::int64_t>((total + 255) / 256, 32ll * multiprocessors()));
-  instantiate_kernel<<<std::max(grid, 1), 256, 0, stream>>>(p);
-  XBARMC_CUDA_CHECK_LAUNCH();
+  if (m.hw.ir_drop == IrDrop::iterative) {
+    detail::instantiate_iterative(m, seed, trial0, trials, layer_id, leff_hi, leff_lo, stuck, stream);
+    return;
+  }
+  InstantiateParams p =
+      instantiate_params(m, seed, trial0, layer_id, 0, static_cast<std::int64_t>(trials) * m.tiles, stuck);
+  p.hi = leff_hi;
+  p.lo = leff_lo;
+  launch_instantiate(p, stream);
 }
 
 int crossbar_block_threads(const CrossbarLaunch& l) {

@@ -65,10 +65,21 @@ DeviceMatrix upload_matrix(const MappedMatrix& m);
 
 /// Chip instances of `trials` consecutive trials [trial0, ...): effective levels as fp16
 /// hi/lo parts, [trial][tile][rows_p][cols_p]; stuck counts added to stuck[2 * t] (off)
-/// and stuck[2 * t + 1] (on). Supports IR drop none and static.
+/// and stuck[2 * t + 1] (on). IR drop none, static and iterative (the CPU's PCG per
+/// tile instance in kernels, ir_pcg_kernel.hpp; a system not converged within
+/// ir_max_iter is an Error naming layer, tile and trial, as on the CPU); exact is
+/// Unsupported here (instantiate_chips_on_host).
 void instantiate_chips(const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0, int trials,
                        std::uint32_t layer_id, __half* leff_hi, __half* leff_lo, unsigned long long* stuck,
                        cudaStream_t stream);
+
+/// The same chip instances drawn by the CPU code on the host cores (kernels/cpu/chip.cpp:
+/// the cells and every IR-drop mode's transfer conductances, exactly as the CPU backend)
+/// and uploaded: the path for ir_drop exact, and the reference the GPU tests compare
+/// instantiate_chips with. `mm` is the mapped matrix `m` was uploaded from.
+void instantiate_chips_on_host(const MappedMatrix& mm, const DeviceMatrix& m, std::uint64_t seed, std::uint32_t trial0,
+                               int trials, std::uint32_t layer_id, __half* leff_hi, __half* leff_lo,
+                               unsigned long long* stuck, cudaStream_t stream);
 
 /// The two implementations of a crossbar layer. `block`: each block runs a chunk of
 /// vectors through its phases (gather, tensor-core product into shared memory, ADC and

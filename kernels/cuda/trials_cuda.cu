@@ -36,60 +36,6 @@ __global__ void hits_kernel(const float* logits, std::int64_t images, int trials
   if (better < 5) atomicAdd(&top[2 * t + 1], 1ull);
 }
 
-// Chip instances whose IR drop needs a nodal solve (iterative, exact): the cells and the
-// transfer conductances are computed by the CPU solvers on the host threads, exactly as
-// the CPU backend does (physics/chip.hpp), then the effective levels are uploaded.
-void instantiate_on_host(const MappedMatrix& mm, const DeviceMatrix& dm, std::uint64_t seed, std::uint32_t trial0,
-                         int trials, std::uint32_t layer, __half* d_hi, __half* d_lo, unsigned long long* d_stuck,
-                         cudaStream_t stream) {
-  const physics::CellModel cm = physics::cell_model(mm.hw);
-  const std::int64_t per_chip = dm.leff_per_chip();
-  // Cells of the read region past the tile's edge (rows_p/cols_p are padded to 16) read
-  // as level 0.
-  std::vector<__half> hi(static_cast<std::size_t>(per_chip * trials), __float2half_rn(0.0f)), lo(hi);
-  std::vector<unsigned long long> stuck(static_cast<std::size_t>(2 * trials), 0);
-  std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic) collapse(2)
-  for (int t = 0; t < trials; ++t)
-    for (int tile = 0; tile < dm.tiles; ++tile) {
-      try {
-        std::vector<double> g, geff;
-        std::int64_t off = 0, on = 0;
-        sample_tile_conductances(mm, tile, seed, trial0 + t, layer, g, off, on);
-        tile_transfer(mm.hw, g, geff);
-#pragma omp atomic
-        stuck[2 * t] += static_cast<unsigned long long>(off);
-#pragma omp atomic
-        stuck[2 * t + 1] += static_cast<unsigned long long>(on);
-        for (int r = 0; r < std::min(dm.rows_p, mm.hw.rows); ++r)
-          for (int c = 0; c < std::min(dm.cols_p, mm.hw.cols); ++c) {
-            const float lf =
-                static_cast<float>(physics::effective_level(cm, geff[static_cast<std::size_t>(r) * mm.hw.cols + c]));
-            const __half h = __float2half_rn(lf);
-            const std::size_t o =
-                static_cast<std::size_t>((static_cast<std::int64_t>(t) * dm.tiles + tile) * dm.rows_p + r) * dm.cols_p +
-                c;
-            hi[o] = h;
-            lo[o] = __float2half_rn(lf - __half2float(h));
-          }
-      } catch (...) {
-#pragma omp critical
-        if (!error) error = std::current_exception();
-      }
-    }
-  if (error) std::rethrow_exception(error);
-  XBARMC_CUDA_CHECK(cudaMemcpyAsync(d_hi, hi.data(), hi.size() * sizeof(__half), cudaMemcpyHostToDevice, stream));
-  XBARMC_CUDA_CHECK(cudaMemcpyAsync(d_lo, lo.data(), lo.size() * sizeof(__half), cudaMemcpyHostToDevice, stream));
-  std::vector<unsigned long long> prev(stuck.size());
-  XBARMC_CUDA_CHECK(
-      cudaMemcpyAsync(prev.data(), d_stuck, prev.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream));
-  XBARMC_CUDA_CHECK(cudaStreamSynchronize(stream));
-  for (std::size_t i = 0; i < stuck.size(); ++i) stuck[i] += prev[i];
-  XBARMC_CUDA_CHECK(cudaMemcpyAsync(d_stuck, stuck.data(), stuck.size() * sizeof(unsigned long long),
-                                    cudaMemcpyHostToDevice, stream));
-  XBARMC_CUDA_CHECK(cudaStreamSynchronize(stream));
-}
-
 }  // namespace
 
 struct TrialRunner::State {
@@ -203,9 +149,9 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
         for (int g = 0; g < layers[l].groups; ++g) {
           const DeviceMatrix& m = st.matrices[a][l][g];
           const std::uint32_t id = study.matrix_id(static_cast<int>(l), g);
-          if (m.hw.ir_drop == IrDrop::iterative || m.hw.ir_drop == IrDrop::exact) {
-            instantiate_on_host(arm.matrices[l][g], m, study.seed(), t0, nt, id, hi[l][g].data(), lo[l][g].data(),
-                                stuck.data(), stream_);
+          if (m.hw.ir_drop == IrDrop::exact) {
+            instantiate_chips_on_host(arm.matrices[l][g], m, study.seed(), t0, nt, id, hi[l][g].data(), lo[l][g].data(),
+                                      stuck.data(), stream_);
           } else {
             instantiate_chips(m, study.seed(), t0, nt, id, hi[l][g].data(), lo[l][g].data(), stuck.data(), stream_);
           }

@@ -1,7 +1,8 @@
 // GPU benchmark (issue #6): trial-images/s of each bundled model at default hardware on
 // the CUDA backend and the CPU backend of the same machine; the crossbar stage's cell-MAC
 // rate against cuBLAS GEMMs of the same shapes (FP32 and FP16 tensor cores), measured in
-// this run; chip instantiation against the device-to-device copy bandwidth.
+// this run; chip instantiation against the device-to-device copy bandwidth; iterative IR
+// drop instances on the GPU against the host solver on all cores.
 //   xbarmc_bench_cuda [SOURCE_DIR] [DATA_DIR]
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_cuda.cuh"
@@ -218,6 +220,34 @@ void crossbar_vs_gemm() {
               xb_bytes / (xb_ms * 1e-3) / 1e9, copy_bw / 1e9);
 }
 
+// Iterative IR drop: 128 x 128 tile instances per second with the nodal PCG on the GPU
+// (instantiate_chips) and with the CPU's solver on all host cores (instantiate_chips_on_host,
+// the CPU backend's code), the same instances.
+void iterative_ir_instances() {
+  HardwareConfig hw;
+  hw.ir_drop = IrDrop::iterative;
+  hw.r_wire = 1.0;
+  std::vector<float> w(512 * 64);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+  const MappedMatrix mm = map_naive(w.data(), 512, 64, hw);
+  const cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  const int trials = 8;
+  const double instances = static_cast<double>(trials) * dm.tiles;
+  cuda::DeviceBuffer<__half> hi(dm.leff_per_chip() * trials), lo(dm.leff_per_chip() * trials);
+  cuda::DeviceBuffer<unsigned long long> stuck(2 * trials);
+  Timer timer;
+  const double gpu_ms = timer.median_ms(
+      [&] { cuda::instantiate_chips(dm, 1, 0, trials, 0, hi.data(), lo.data(), stuck.data(), nullptr); }, 3);
+  const auto t0 = clk::now();
+  cuda::instantiate_chips_on_host(mm, dm, 1, 0, trials, 0, hi.data(), lo.data(), stuck.data(), nullptr);
+  const double cpu_ms = 1e3 * seconds_since(t0);
+  std::printf(
+      "\niterative IR drop, %d x %d tiles (r_wire %.1f ohm): %.0f instances in %.1f ms on the GPU = %.0f "
+      "instances/s; host solver on %d cores %.1f ms = %.1f instances/s; GPU / CPU = %.1fx\n",
+      hw.rows, hw.cols, hw.r_wire, instances, gpu_ms, instances / (gpu_ms * 1e-3),
+      static_cast<int>(std::thread::hardware_concurrency()), cpu_ms, instances / (cpu_ms * 1e-3), cpu_ms / gpu_ms);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,6 +262,7 @@ int main(int argc, char** argv) {
               gpus[0].total_bytes / 1073741824.0);
   try {
     crossbar_vs_gemm();
+    iterative_ir_instances();
     model_rates(src, data);
   } catch (const std::exception& e) {
     std::printf("bench failed: %s\n", e.what());

@@ -3,12 +3,16 @@
 // of an ADC code boundary (counted and bounded), for several hardware variants.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_cuda.cuh"
+#include "../common/scoped_env.hpp"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/cuda/device_buffer.cuh"
 #include "xbarmc/errors.hpp"
@@ -65,6 +69,11 @@ std::vector<Case> cases() {
   HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
   tall.rows = 256;
   c.push_back({"rows256", tall, false});
+  HardwareConfig iterative = d;  // chips with the nodal PCG solved on the GPU (64 x 64 tiles: a quick CPU side)
+  iterative.ir_drop = IrDrop::iterative;
+  iterative.r_wire = 1.0;
+  iterative.rows = iterative.cols = 64;
+  c.push_back({"iterative_ir", iterative, false});
   return c;
 }
 
@@ -185,7 +194,7 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 8), ::testing::Range(0, 3)),
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 9), ::testing::Range(0, 3)),
                          [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
                            return std::string(cases()[std::get<0>(info.param)].name) + "_" +
                                   kVariants[std::get<1>(info.param)].name;
@@ -234,5 +243,76 @@ TEST(CrossbarCudaKernel, DacCodesWiderThanElevenBitsAreRefused) {
     } catch (const Unsupported& e) {
       EXPECT_NE(std::string(e.what()).find("dac_bits"), std::string::npos) << e.what();
     }
+  }
+}
+
+// Iterative IR drop: the GPU's PCG (kernels/cuda/ir_pcg_kernel.hpp) against the CPU's on
+// the same cells, instance by instance, solved in launches of at most 3 instances (a
+// partial last one) and in one; and the iteration limit reported as on the CPU.
+TEST(IterativeIrDrop, ChipsMatchTheHostSolver) {
+  HardwareConfig hw;
+  hw.ir_drop = IrDrop::iterative;
+  hw.r_wire = 2.0;
+  hw.r_driver = 5.0;
+  hw.g_max = 1e-3;
+  const auto W = random_values(100 * 12, 5, -1.0f, 1.0f);
+  // 40 x 56: one system per row; 48 x 24: one per column; 40 and 24 are not multiples of 16.
+  for (const auto& shape : {std::pair<int, int>{40, 56}, std::pair<int, int>{48, 24}}) {
+    HardwareConfig h = hw;
+    h.rows = shape.first;
+    h.cols = shape.second;
+    const MappedMatrix m2 = map_naive(W.data(), 100, 12, h);
+    cuda::DeviceMatrix dm = cuda::upload_matrix(m2);
+    const int trials = 3;
+    const std::size_t n = dm.leff_per_chip() * trials;
+    cuda::DeviceBuffer<__half> hi(n), lo(n), hi_ref(n), lo_ref(n);
+    cuda::DeviceBuffer<unsigned long long> stuck(2 * trials), stuck_ref(2 * trials);
+    XBARMC_CUDA_CHECK(cudaMemset(stuck_ref.data(), 0, stuck_ref.bytes()));
+    cuda::instantiate_chips_on_host(m2, dm, 11, 4, trials, 3, hi_ref.data(), lo_ref.data(), stuck_ref.data(), nullptr);
+    const auto ref_hi = hi_ref.to_host(), ref_lo = lo_ref.to_host();
+    const auto ref_stuck = stuck_ref.to_host();
+    for (const char* cap : {"3", "100000"}) {
+      const xbarmc::testing::ScopedEnv chunk("XBARMC_CUDA_IR_INSTANCES", cap);
+      XBARMC_CUDA_CHECK(cudaMemset(stuck.data(), 0, stuck.bytes()));
+      XBARMC_CUDA_CHECK(cudaMemset(hi.data(), 0xff, hi.bytes()));  // NaN patterns: every level must be written
+      cuda::instantiate_chips(dm, 11, 4, trials, 3, hi.data(), lo.data(), stuck.data(), nullptr);
+      XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
+      const auto g_hi = hi.to_host(), g_lo = lo.to_host();
+      EXPECT_EQ(stuck.to_host(), ref_stuck) << "stuck counts";
+      double worst = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double a = static_cast<double>(__half2float(g_hi[i])) + __half2float(g_lo[i]);
+        const double b = static_cast<double>(__half2float(ref_hi[i])) + __half2float(ref_lo[i]);
+        ASSERT_TRUE(std::isfinite(a)) << "level " << i << " not written";
+        worst = std::max(worst, std::fabs(a - b) / std::max(1.0, std::fabs(b)));
+      }
+      std::printf("iterative IR drop %d x %d, %s instances per launch: levels within %.2g of the host solver's\n",
+                  h.rows, h.cols, cap, worst);
+      // Same PCG iterates up to the order of the dot products' terms: levels agree to float
+      // rounding (2^-22 relative for the hi + lo parts).
+      EXPECT_LE(worst, 1e-6);
+    }
+  }
+}
+
+TEST(IterativeIrDrop, TheIterationLimitIsAnErrorNamingTheTile) {
+  HardwareConfig hw;
+  hw.ir_drop = IrDrop::iterative;
+  hw.rows = hw.cols = 32;
+  hw.ir_tol = 1e-14;
+  hw.ir_max_iter = 1;
+  const auto W = random_values(40 * 4, 6, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 40, 4, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::DeviceBuffer<__half> hi(dm.leff_per_chip()), lo(dm.leff_per_chip());
+  cuda::DeviceBuffer<unsigned long long> stuck(2);
+  XBARMC_CUDA_CHECK(cudaMemset(stuck.data(), 0, stuck.bytes()));
+  try {
+    cuda::instantiate_chips(dm, 1, 7, 1, 2, hi.data(), lo.data(), stuck.data(), nullptr);
+    ADD_FAILURE() << "a PCG stopped after 1 iteration was accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("layer 2 tile 0 (trial 7)"), std::string::npos) << what;
+    EXPECT_NE(what.find("ir_max_iter"), std::string::npos) << what;
   }
 }

@@ -41,6 +41,7 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
   const std::vector<montecarlo::ArmSpec> arms = {{"base", {}, "test"},
                                                  {"static", {{"ir_drop", "static"}}, "test"},
                                                  {"exact", {{"ir_drop", "exact"}, {"r_wire", "0.5"}}, "test"},
+                                                 {"iterative", {{"ir_drop", "iterative"}, {"r_wire", "0.5"}}, "test"},
                                                  {"read_noise", {{"read_noise", "0.05"}}, "test"},
                                                  {"rows256", {{"rows", "256"}}, "test"}};
   montecarlo::Study study(s, arms, 0, false);

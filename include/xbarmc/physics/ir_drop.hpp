@@ -57,6 +57,10 @@ void transfer_exact(const double* g, int rows, int cols, const Wires& w, double*
 /// `max_iter` iterations, naming ir_tol / ir_max_iter and the residual reached.
 IrStats transfer_iterative(const double* g, int rows, int cols, const Wires& w, double tol, int max_iter, double* geff);
 
+/// The message of the error for a PCG solve stopped at `iterations` = ir_max_iter with
+/// relative residual `residual` above `tol` (the CPU and GPU solvers).
+std::string iterative_not_converged(double residual, int iterations, double tol);
+
 /// Column currents (A) for row voltages v (V) by a direct sparse Cholesky solve of the
 /// whole nodal system (independent of transfer_exact; for validation and `xbarmc tile`).
 void currents_direct(const double* g, int rows, int cols, const Wires& w, const double* v, double* current);
