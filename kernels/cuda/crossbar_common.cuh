@@ -19,6 +19,10 @@
 
 namespace xbarmc::cuda::detail {
 
+/// Read noise runs on the warp kernel with DAC codes of at most this many bits: the
+/// variance product takes the squared codes in f16, exact up to 45^2 < 2^11.
+constexpr int kNoiseMaxDacBits = 5;
+
 struct SmemLayout {
   int bh, bl, a, c, y, q, red, x, r, col, w, rowk, total;
 };

@@ -484,11 +484,11 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
     if (!detail::warp_kernel_supports(l)) {
       const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
       throw Unsupported(fmt::format(
-          "{}: the CUDA backend runs these on its warp kernel, which takes bit-serial inputs for read noise "
-          "(dac_bits 1; here {}), at most 16 reads per vector (here {}) and read noise on at most 128 rows; "
+          "{}: the CUDA backend runs these on its warp kernel, which takes DAC codes of at most {} bits with read "
+          "noise (dac_bits; here {}), at most 16 reads per vector (here {}) and read noise on at most 128 rows; "
           "use --backend cpu",
-          noise ? "read_noise > 0" : fmt::format("tiles read over {} rows", l.m->rows_p), plan.dac_bits,
-          plan.phases * plan.steps));
+          noise ? "read_noise > 0" : fmt::format("tiles read over {} rows", l.m->rows_p), detail::kNoiseMaxDacBits,
+          plan.dac_bits, plan.phases * plan.steps));
     }
     return CrossbarKernel::warp;
   }

@@ -154,12 +154,21 @@ XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
          (static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(hi))) << 16);
 }
 
+/// The squares of the two f16 DAC codes of an mma B register: exact while the codes are at
+/// most 45 (squares up to 2^11), so for DAC codes of up to detail::kNoiseMaxDacBits bits.
+XBARMC_SIMT std::uint32_t square_half2(std::uint32_t w) {
+  const float lo = __half2float(__ushort_as_half(static_cast<unsigned short>(w & 0xffffu)));
+  const float hi = __half2float(__ushort_as_half(static_cast<unsigned short>(w >> 16)));
+  return pack_half2(lo * lo, hi * hi);
+}
+
 /// The warp kernel's body for one thread (the __global__ wrapper is in crossbar_warp.cu;
-/// tests/simt/ runs it on the CPU emulator of simt.hpp). kNoise: read noise (bit-serial
-/// inputs only, p.dac_bits == 1), as the CPU backend draws it (physics/read_noise.hpp):
-/// per read and column, sigma = read_noise sqrt(sum_r d_r (G[r][c] / dG)^2), the variance
-/// a second tensor-core product of the same DAC codes (d^2 = d for 1-bit codes) with the
-/// cells' (G / dG)^2, one normal per (vector, phase, step, column). kKSteps: 16-row mma
+/// tests/simt/ runs it on the CPU emulator of simt.hpp). kNoise: read noise (DAC codes of
+/// up to detail::kNoiseMaxDacBits bits), as the CPU backend draws it
+/// (physics/read_noise.hpp): per read and column, sigma = read_noise sqrt(sum_r d_r^2
+/// (G[r][c] / dG)^2), the variance a second tensor-core product of the squared DAC codes
+/// (the codes themselves when bit-serial: d^2 = d) with the cells' (G / dG)^2, one normal
+/// per (vector, phase, step, column). kKSteps: 16-row mma
 /// steps the tile's read region may have (8: up to 128 rows; 16: up to 256).
 template <bool kNoise, int kKSteps>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
@@ -337,8 +346,13 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               }
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
-                simt::mma_16816(var[f], gh, bf[f][ks][0], bf[f][ks][1]);
-                simt::mma_16816(var[f], gl, bf[f][ks][0], bf[f][ks][1]);
+                std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1];
+                if (p.dac_bits > 1) {
+                  b0 = square_half2(b0);
+                  b1 = square_half2(b1);
+                }
+                simt::mma_16816(var[f], gh, b0, b1);
+                simt::mma_16816(var[f], gl, b0, b1);
               }
             }
           }

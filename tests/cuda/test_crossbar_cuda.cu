@@ -66,6 +66,9 @@ std::vector<Case> cases() {
   HardwareConfig noisy = d;  // read noise: the warp kernel whatever was asked
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, true});
+  HardwareConfig noisy_dac = noisy;  // read noise with 2-bit DAC codes: the variance takes their squares
+  noisy_dac.dac_bits = 2;
+  c.push_back({"read_noise_dac2", noisy_dac, true});
   HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
   tall.rows = 256;
   c.push_back({"rows256", tall, false});
@@ -194,7 +197,9 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda, ::testing::Combine(::testing::Range(0, 9), ::testing::Range(0, 3)),
+INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda,
+                         ::testing::Combine(::testing::Range(0, static_cast<int>(cases().size())),
+                                            ::testing::Range(0, 3)),
                          [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
                            return std::string(cases()[std::get<0>(info.param)].name) + "_" +
                                   kVariants[std::get<1>(info.param)].name;
@@ -244,6 +249,35 @@ TEST(CrossbarCudaKernel, DacCodesWiderThanElevenBitsAreRefused) {
       EXPECT_NE(std::string(e.what()).find("dac_bits"), std::string::npos) << e.what();
     }
   }
+}
+
+// Read noise takes squared DAC codes in f16, exact for codes of up to 5 bits: wider ones
+// are refused with the key to change.
+TEST(CrossbarCudaKernel, ReadNoiseWithDacCodesWiderThanFiveBitsIsRefused) {
+  HardwareConfig hw;
+  hw.read_noise = 0.05;
+  hw.dac_bits = 6;
+  hw.input_bits = 7;  // 7-bit unsigned inputs: 2 reads of 6-bit DAC codes
+  const auto W = random_values(32 * 4, 7, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 32, 4, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::CrossbarLaunch l;
+  l.m = &dm;
+  l.geo.K = 32;
+  l.geo.M = 4;
+  l.samples_per_trial = 4;
+  l.xq = quant::activation_quantizer(0.0f, 1.0f, hw.input_bits);
+  try {
+    cuda::crossbar_kernel(l);
+    ADD_FAILURE() << "read noise with 6-bit DAC codes was accepted";
+  } catch (const Unsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("dac_bits"), std::string::npos) << e.what();
+  }
+  hw.dac_bits = 5;
+  const MappedMatrix mm5 = map_naive(W.data(), 32, 4, hw);
+  cuda::DeviceMatrix dm5 = cuda::upload_matrix(mm5);
+  l.m = &dm5;
+  EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
 }
 
 // Iterative IR drop: the GPU's PCG (kernels/cuda/ir_pcg_kernel.hpp) against the CPU's on

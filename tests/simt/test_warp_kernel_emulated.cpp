@@ -95,6 +95,11 @@ std::vector<Case> cases() {
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, false, Shape::dense});
   c.push_back({"read_noise_signed", noisy, true, Shape::dense});
+  HardwareConfig noisy_dac = noisy;  // multi-bit DAC codes: the variance takes their squares
+  noisy_dac.dac_bits = 2;
+  c.push_back({"read_noise_dac2_signed", noisy_dac, true, Shape::dense});
+  noisy_dac.dac_bits = 4;
+  c.push_back({"read_noise_dac4", noisy_dac, false, Shape::dense});
   HardwareConfig r100 = d;  // tiles whose read region (112 = 7 x 16) passes their edge
   r100.rows = r100.cols = 100;
   c.push_back({"rows100", r100, true, Shape::dense});
@@ -304,7 +309,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, 13),
+INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, static_cast<int>(cases().size())),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(cases()[static_cast<std::size_t>(info.param)].name);
                          });
