@@ -172,7 +172,7 @@ struct HostMatrix {
 };
 
 /// The tables of a mapped matrix (kernels/cuda/host_matrix.cpp). Throws Unsupported for
-/// what the GPU path does not model (tiles read over more than 128 rows or columns; row
+/// what the GPU path does not model (tiles read over more than 256 rows or 128 columns; row
 /// tiles of one column tile holding different columns).
 HostMatrix host_matrix(const MappedMatrix& m);
 

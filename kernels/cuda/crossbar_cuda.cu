@@ -485,8 +485,7 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
       const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
       throw Unsupported(fmt::format(
           "{}: the CUDA backend runs these on its warp kernel, which takes DAC codes of at most {} bits with read "
-          "noise (dac_bits; here {}), at most 16 reads per vector (here {}) and read noise on at most 128 rows; "
-          "use --backend cpu",
+          "noise (dac_bits; here {}) and at most 16 reads per vector (here {}); use --backend cpu",
           noise ? "read_noise > 0" : fmt::format("tiles read over {} rows", l.m->rows_p), detail::kNoiseMaxDacBits,
           plan.dac_bits, plan.phases * plan.steps));
     }

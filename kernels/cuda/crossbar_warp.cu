@@ -11,7 +11,8 @@ namespace xbarmc::cuda::detail {
 namespace {
 
 // Variants: read noise or not; read regions of up to 128 rows (8 mma k-steps, two blocks
-// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM).
+// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM). With
+// read noise: one block per SM (159 registers; 193 for 256 rows).
 template <bool kNoise, int kKSteps>
 __global__ void __launch_bounds__(kThreads, (kNoise || kKSteps > warp::kMaxKSteps) ? 1 : 2)
     warp_crossbar_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
@@ -43,24 +44,24 @@ bool warp_kernel_supports(const CrossbarLaunch& l) {
   if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
   if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->cols_p > 128) return false;
   return warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(reads),
-                       l.samples_per_trial * l.geo.positions, l.m->hw.read_noise > 0)
+                       l.samples_per_trial * l.geo.positions)
              .V > 0;
 }
 
 std::int64_t warp_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
-  const int V = warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(plan.phases * plan.steps),
-                              vectors, l.m->hw.read_noise > 0)
-                    .V;
+  const int V =
+      warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(plan.phases * plan.steps), vectors).V;
   return (vectors + V - 1) / V * l.m->n_col_tiles * l.trials;
 }
 
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
   const bool noise = w.p.read_noise > 0.0f, tall = w.p.rows_p > 16 * warp::kMaxKSteps;
-  if (noise && tall) throw Error("internal: read noise on more than 128 rows does not fit the warp kernel");
-  if (noise) {
+  if (noise && tall) {
+    launch_variant<true, warp::kMaxKStepsTall>(w, stream);
+  } else if (noise) {
     launch_variant<true, warp::kMaxKSteps>(w, stream);
   } else if (tall) {
     launch_variant<false, warp::kMaxKStepsTall>(w, stream);

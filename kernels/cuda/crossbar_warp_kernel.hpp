@@ -36,16 +36,16 @@ constexpr int kOneBlockBudget = 220 * 1024;
 
 // Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
 struct WarpSmem {
-  int bh, bl, gh, gl, rowk, inv, step, y, r, q, red;  // block-wide (gh, gl: read noise only)
-  int warp0, warp_bytes;                              // per-warp regions
-  int x, s, col;                                      // offsets inside a warp's region
-  int ldk;                                            // f16 per transposed level row (rows_p + kPadK)
+  int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
+  int warp0, warp_bytes;                      // per-warp regions
+  int x, s, col;                              // offsets inside a warp's region
+  int ldk;                                    // f16 per transposed level row (rows_p + kPadK)
   int total;
 };
 
 inline int align_up(int x, int a) { return (x + a - 1) / a * a; }
 
-inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V, bool noise) {
+inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V) {
   WarpSmem s{};
   int o = 0;
   auto take = [&](std::size_t bytes) {
@@ -56,8 +56,6 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.ldk = rows_p + kPadK;
   s.bh = take(sizeof(__half) * cols_p * s.ldk);
   s.bl = take(sizeof(__half) * cols_p * s.ldk);
-  s.gh = noise ? take(sizeof(__half) * cols_p * s.ldk) : 0;  // (G / dG)^2 of each cell, hi and lo parts
-  s.gl = noise ? take(sizeof(__half) * cols_p * s.ldk) : 0;
   s.rowk = take(sizeof(int4) * rows_p);
   s.inv = take(sizeof(float) * cols_p);
   s.step = take(sizeof(float) * cols_p);
@@ -85,13 +83,13 @@ struct WarpChunking {
 };
 
 inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp,
-                                  std::int64_t vectors_per_trial, bool noise) {
+                                  std::int64_t vectors_per_trial) {
   const int unit = kWarps * rp.vectors;
   const std::int64_t wanted = (vectors_per_trial + unit - 1) / unit * unit;
   const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, std::max<std::int64_t>(unit, wanted)));
   for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
     for (int V = vmax; V >= unit; V -= unit) {
-      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, noise);
+      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V);
       if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
     }
   }
@@ -162,6 +160,22 @@ XBARMC_SIMT std::uint32_t square_half2(std::uint32_t w) {
   return pack_half2(lo * lo, hi * hi);
 }
 
+/// The read-noise gains (G / dG)^2 of the two cells of an mma A register, from their
+/// levels' hi and lo registers: G / dG = effective level + g_min / dG, squared in float and
+/// split into f16 hi + lo parts like the levels.
+XBARMC_SIMT void gain_fragment(std::uint32_t h, std::uint32_t l, float gmin_dg, std::uint32_t& gh, std::uint32_t& gl) {
+  float g2[2], g2h[2];
+  XBARMC_UNROLL
+  for (int k = 0; k < 2; ++k) {
+    const float x = __half2float(__ushort_as_half(static_cast<unsigned short>(h >> (16 * k)))) +
+                    __half2float(__ushort_as_half(static_cast<unsigned short>(l >> (16 * k)))) + gmin_dg;
+    g2[k] = x * x;
+    g2h[k] = __half2float(__float2half_rn(g2[k]));
+  }
+  gh = pack_half2(g2h[0], g2h[1]);
+  gl = pack_half2(g2[0] - g2h[0], g2[1] - g2h[1]);
+}
+
 /// The warp kernel's body for one thread (the __global__ wrapper is in crossbar_warp.cu;
 /// tests/simt/ runs it on the CPU emulator of simt.hpp). kNoise: read noise (DAC codes of
 /// up to detail::kNoiseMaxDacBits bits), as the CPU backend draws it
@@ -175,8 +189,6 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                                     unsigned char* smem) {
   __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
   __half* Bl = reinterpret_cast<__half*>(smem + w.bl);      // lo part
-  __half* Gh = reinterpret_cast<__half*>(smem + w.gh);      // [cols_p][ldk] (G / dG)^2, hi part (kNoise)
-  __half* Gl = reinterpret_cast<__half*>(smem + w.gl);      // lo part
   int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_p] each row's input (RowInput)
   float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
   float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
@@ -232,14 +244,6 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           for (int e = 0; e < 8; ++e) {
             Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
             Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
-            if (kNoise) {
-              // G / dG = effective level + g_min / dG; its square, split like the levels.
-              const float x = __half2float(__ushort_as_half(hh[e])) + __half2float(__ushort_as_half(hl[e])) + p.gmin_dg;
-              const float g2 = x * x;
-              const __half g2h = __float2half_rn(g2);
-              Gh[(c + e) * ldk + r] = g2h;
-              Gl[(c + e) * ldk + r] = __float2half_rn(g2 - __half2float(g2h));
-            }
           }
         }
         loaded_b = key;
@@ -338,12 +342,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             if (kNoise) {
               std::uint32_t gh[4], gl[4];
               XBARMC_UNROLL
-              for (int r = 0; r < 4; ++r) {
-                const warp::RowCol e = warp::a_register(lane, r);
-                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;
-                gh[r] = *reinterpret_cast<const std::uint32_t*>(Gh + idx);
-                gl[r] = *reinterpret_cast<const std::uint32_t*>(Gl + idx);
-              }
+              for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1];
@@ -421,8 +420,7 @@ struct WarpLaunch {
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
   w.rp = warp::read_plan(p.reads);
-  const WarpChunking chunking =
-      warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial, p.read_noise > 0.0f);
+  const WarpChunking chunking = warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial);
   if (chunking.V == 0) {
     throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
                                   p.rows_p, p.cols_p, p.max_logical));

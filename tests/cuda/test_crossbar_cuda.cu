@@ -72,6 +72,9 @@ std::vector<Case> cases() {
   HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
   tall.rows = 256;
   c.push_back({"rows256", tall, false});
+  HardwareConfig noisy_tall = tall;  // read noise on 256-row tiles
+  noisy_tall.read_noise = 0.05;
+  c.push_back({"read_noise_rows256", noisy_tall, true});
   HardwareConfig iterative = d;  // chips with the nodal PCG solved on the GPU (64 x 64 tiles: a quick CPU side)
   iterative.ir_drop = IrDrop::iterative;
   iterative.r_wire = 1.0;

@@ -106,6 +106,9 @@ std::vector<Case> cases() {
   HardwareConfig r256 = d;  // 256-row tiles: the warp kernel's tall variant (16 mma k-steps)
   r256.rows = 256;
   c.push_back({"rows256", r256, false, Shape::dense});
+  HardwareConfig noisy256 = r256;  // read noise on the tall variant (gains computed in registers)
+  noisy256.read_noise = 0.05;
+  c.push_back({"read_noise_rows256", noisy256, true, Shape::dense});
   c.push_back({"conv", d, false, Shape::conv});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
