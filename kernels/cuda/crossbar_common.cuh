@@ -28,7 +28,12 @@ struct SmemLayout {
 };
 
 struct LayerParams {
+  // cols_p: a window's width; n_col_tiles: windows (the items' column index); tile_cols:
+  // the mapping's column tiles; leff_cols: columns per tile row of the chips and ADC tables.
   int rows_p, cols_p, tiles, n_row_tiles, n_col_tiles, max_logical;
+  int tile_cols, leff_cols;
+  const std::int32_t* win_tile;
+  const std::int32_t* win_col0;
   const std::int32_t* row_of;
   const float* adc_step;
   const float* adc_inv;
@@ -160,11 +165,12 @@ struct HostMatrix {
   HardwareConfig hw;
   std::int64_t K = 0, M = 0;
   int tiles = 0, n_row_tiles = 0, n_col_tiles = 0;
-  int rows_p = 0, cols_p = 0, max_logical = 0;
+  int rows_p = 0, cols_p = 0, n_windows = 0, win_cols = 0, max_logical = 0;
   physics::CellModel cell;
   int weight_offset = 0;
   std::vector<std::int32_t> row_of;
   std::vector<float> adc_step, adc_inv;
+  std::vector<std::int32_t> win_tile, win_col0;
   std::vector<std::int32_t> ct_count, ct_logical, ct_start, ct_cols;
   std::vector<double> ct_weight;
   std::vector<std::uint8_t> level, verified;
@@ -172,8 +178,9 @@ struct HostMatrix {
 };
 
 /// The tables of a mapped matrix (kernels/cuda/host_matrix.cpp). Throws Unsupported for
-/// what the GPU path does not model (tiles read over more than 256 rows or 128 columns; row
-/// tiles of one column tile holding different columns).
+/// what the GPU path does not model (tiles read over more than 256 rows; a logical column
+/// spread over more than 128 physical columns; row tiles of one column tile holding
+/// different columns).
 HostMatrix host_matrix(const MappedMatrix& m);
 
 /// The fields of LayerParams both kernels fill the same way (everything but the
@@ -192,10 +199,14 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   }
   LayerParams p{};
   p.rows_p = m.rows_p;
-  p.cols_p = m.cols_p;
+  p.cols_p = m.win_cols;
   p.tiles = m.tiles;
   p.n_row_tiles = m.n_row_tiles;
-  p.n_col_tiles = m.n_col_tiles;
+  p.n_col_tiles = m.n_windows;
+  p.tile_cols = m.n_col_tiles;
+  p.leff_cols = m.cols_p;
+  p.win_tile = m.win_tile.data();
+  p.win_col0 = m.win_col0.data();
   p.max_logical = m.max_logical;
   p.row_of = m.row_of.data();
   p.adc_step = m.adc_step.data();

@@ -349,11 +349,15 @@ DeviceMatrix upload_matrix(const MappedMatrix& m) {
   d.n_col_tiles = h.n_col_tiles;
   d.rows_p = h.rows_p;
   d.cols_p = h.cols_p;
+  d.n_windows = h.n_windows;
+  d.win_cols = h.win_cols;
   d.max_logical = h.max_logical;
   d.cell = h.cell;
   d.weight_offset = h.weight_offset;
   d.row_of = DeviceBuffer<std::int32_t>::from_host(h.row_of);
   d.adc_step = DeviceBuffer<float>::from_host(h.adc_step);
+  d.win_tile = DeviceBuffer<std::int32_t>::from_host(h.win_tile);
+  d.win_col0 = DeviceBuffer<std::int32_t>::from_host(h.win_col0);
   d.adc_inv = DeviceBuffer<float>::from_host(h.adc_inv);
   d.ct_count = DeviceBuffer<std::int32_t>::from_host(h.ct_count);
   d.ct_logical = DeviceBuffer<std::int32_t>::from_host(h.ct_logical);
@@ -477,17 +481,18 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
       throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
     }
   }
-  // Read noise and tiles read over more than 128 rows (the block kernel's shared memory
-  // holds 128) run on the warp kernel only.
-  const bool noise = l.m->hw.read_noise > 0, tall = l.m->rows_p > 128;
-  if (noise || tall) {
+  // Read noise, tiles read over more than 128 rows or columns (the block kernel's shared
+  // memory holds 128 x 128; the warp kernel reads wider tiles in column windows) run on
+  // the warp kernel only.
+  const bool noise = l.m->hw.read_noise > 0, tall = l.m->rows_p > 128, wide = l.m->cols_p > 128;
+  if (noise || tall || wide) {
     if (!detail::warp_kernel_supports(l)) {
       const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
       throw Unsupported(fmt::format(
           "{}: the CUDA backend runs these on its warp kernel, which takes DAC codes of at most {} bits with read "
           "noise (dac_bits; here {}) and at most 16 reads per vector (here {}); use --backend cpu",
-          noise ? "read_noise > 0" : fmt::format("tiles read over {} rows", l.m->rows_p), detail::kNoiseMaxDacBits,
-          plan.dac_bits, plan.phases * plan.steps));
+          noise ? "read_noise > 0" : fmt::format("tiles read over {} x {} cells", l.m->rows_p, l.m->cols_p),
+          detail::kNoiseMaxDacBits, plan.dac_bits, plan.phases * plan.steps));
     }
     return CrossbarKernel::warp;
   }
@@ -511,6 +516,8 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
   LayerParams p = detail::common_params(m, l, plan);
   if (p.read_noise > 0.0f) throw Error("internal: the block crossbar kernel was asked for read noise");
+  if (m.n_windows != m.n_col_tiles || m.win_cols != m.cols_p)
+    throw Error("internal: the block crossbar kernel was asked for column windows");
   if (p.reads > 128) throw Unsupported("more than 128 reads per input vector");
   const Chunking chunking = choose_chunking(m.rows_p, m.cols_p, m.max_logical, p.reads);
   p.vec = chunking.vec;

@@ -41,16 +41,23 @@ struct DeviceMatrix {
   std::int64_t K = 0, M = 0;
   int tiles = 0, n_row_tiles = 0, n_col_tiles = 0;
   int rows_p = 0, cols_p = 0;  ///< used extents padded to 16 (the part of a tile that is read)
-  int max_logical = 0;         ///< most logical columns in one column tile
+  /// Column windows: the kernels read a tile's columns in windows of at most 128 (the
+  /// logical columns of a window never leave it); with cols_p <= 128 one window per column
+  /// tile, the whole of it. Window w reads columns [win_col0[w], + win_cols) of column tile
+  /// win_tile[w]; the ct_* tables are per window.
+  int n_windows = 0, win_cols = 0;
+  int max_logical = 0;  ///< most logical columns in one window
   physics::CellModel cell;
   int weight_offset = 0;
   DeviceBuffer<std::int32_t> row_of;      ///< [tiles][rows_p] logical input or -1
   DeviceBuffer<float> adc_step;           ///< [tiles][cols_p]
   DeviceBuffer<float> adc_inv;            ///< [tiles][cols_p]
-  DeviceBuffer<std::int32_t> ct_count;    ///< [n_col_tiles] logical columns of the column tile
-  DeviceBuffer<std::int32_t> ct_logical;  ///< [n_col_tiles][max_logical] global logical column
-  DeviceBuffer<std::int32_t> ct_start;    ///< [n_col_tiles][max_logical + 1] CSR into ct_cols
-  DeviceBuffer<std::int32_t> ct_cols;     ///< [n_col_tiles][cols_p] physical columns, ascending per logical
+  DeviceBuffer<std::int32_t> win_tile;    ///< [n_windows] column tile of the window
+  DeviceBuffer<std::int32_t> win_col0;    ///< [n_windows] first column (a multiple of 16)
+  DeviceBuffer<std::int32_t> ct_count;    ///< [n_windows] logical columns of the window
+  DeviceBuffer<std::int32_t> ct_logical;  ///< [n_windows][max_logical] global logical column
+  DeviceBuffer<std::int32_t> ct_start;    ///< [n_windows][max_logical + 1] CSR into ct_cols
+  DeviceBuffer<std::int32_t> ct_cols;     ///< [n_windows][win_cols] columns from win_col0, ascending per logical
   DeviceBuffer<double> ct_weight;         ///< same layout: sign * 2^(slice * bpc)
   DeviceBuffer<std::uint8_t> level;       ///< [tiles][rows][cols]
   DeviceBuffer<std::uint8_t> verified;    ///< [tiles][rows][cols] or empty

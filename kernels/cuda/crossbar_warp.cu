@@ -42,8 +42,8 @@ bool warp_kernel_supports(const CrossbarLaunch& l) {
   if (!warp::supports_reads(reads)) return false;
   if (l.m->hw.read_noise > 0 && plan.dac_bits > kNoiseMaxDacBits) return false;  // squared codes exact in f16
   if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
-  if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->cols_p > 128) return false;
-  return warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(reads),
+  if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->win_cols > 128) return false;
+  return warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(reads),
                        l.samples_per_trial * l.geo.positions)
              .V > 0;
 }
@@ -52,8 +52,8 @@ std::int64_t warp_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
   const int V =
-      warp_chunking(l.m->rows_p, l.m->cols_p, l.m->max_logical, warp::read_plan(plan.phases * plan.steps), vectors).V;
-  return (vectors + V - 1) / V * l.m->n_col_tiles * l.trials;
+      warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases * plan.steps), vectors).V;
+  return (vectors + V - 1) / V * l.m->n_windows * l.trials;
 }
 
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {

@@ -208,7 +208,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   const int vp = rp.vectors;
   const std::int64_t first = simt::block_x() * p.items_per_block;
   const std::int64_t last = p.items < first + p.items_per_block ? p.items : first + p.items_per_block;
-  std::int64_t loaded_b = -1;  // (trial, tile) whose levels are in shared memory
+  std::int64_t loaded_b = -1;  // (trial, tile, window) whose levels are in shared memory
 
   for (std::int64_t item = first; item < last; ++item) {
     const Item it = item_of(p, item);
@@ -218,6 +218,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
     const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
     const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
     const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+    const int col0 = p.win_col0[ct];  // the window's first column in its tile
     for (int i = tid; i < nv * ml; i += kThreads) {
       Y[i] = 0.0;
       R[i] = 0.0f;
@@ -225,18 +226,19 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
     for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
-      const int tile = rt * p.n_col_tiles + ct;
+      const int tile = rt * p.tile_cols + p.win_tile[ct];
       simt::sync_block();  // every reader of the previous row tile's buffers is done
-      const std::int64_t key = static_cast<std::int64_t>(t) * p.tiles + tile;
+      const std::int64_t chip = static_cast<std::int64_t>(t) * p.tiles + tile;
+      const std::int64_t key = chip * p.n_col_tiles + ct;  // (trial, tile, window)
       if (key != loaded_b) {
-        // The tile's levels for trial t, transposed to [column][row]: consecutive lanes
+        // The window's levels for trial t, transposed to [column][row]: consecutive lanes
         // take consecutive rows of one 8-column group (conflict-free 2-byte stores).
-        const uint4* gh = reinterpret_cast<const uint4*>(p.hi + key * p.rows_p * p.cols_p);
-        const uint4* gl = reinterpret_cast<const uint4*>(p.lo + key * p.rows_p * p.cols_p);
-        const int groups8 = p.cols_p / 8;
+        const uint4* gh = reinterpret_cast<const uint4*>(p.hi + chip * p.rows_p * p.leff_cols + col0);
+        const uint4* gl = reinterpret_cast<const uint4*>(p.lo + chip * p.rows_p * p.leff_cols + col0);
+        const int groups8 = p.cols_p / 8, row8 = p.leff_cols / 8;
         for (int i = tid; i < p.rows_p * groups8; i += kThreads) {
           const int r = i % p.rows_p, c = (i / p.rows_p) * 8;
-          const uint4 vh = gh[r * groups8 + c / 8], vl = gl[r * groups8 + c / 8];
+          const uint4 vh = gh[r * row8 + c / 8], vl = gl[r * row8 + c / 8];
           unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
           memcpy(hh, &vh, sizeof(hh));
           memcpy(hl, &vl, sizeof(hl));
@@ -251,8 +253,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
       for (int r = tid; r < p.rows_p; r += kThreads)
         rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
       for (int c = tid; c < p.cols_p; c += kThreads) {
-        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.cols_p + c];
-        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.cols_p + c];
+        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
       }
       simt::sync_block();
 
@@ -369,7 +371,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                   sig += p.read_noise * sqrtf(var[f][i]) *
                          physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
                                                static_cast<std::uint32_t>(tile), vector_index, sl.read / p.steps,
-                                               sl.read % p.steps, p.steps, p.hw_cols, m);
+                                               sl.read % p.steps, p.steps, p.hw_cols, col0 + m);
                 }
               }
               Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);

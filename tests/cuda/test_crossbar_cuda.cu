@@ -75,6 +75,9 @@ std::vector<Case> cases() {
   HardwareConfig noisy_tall = tall;  // read noise on 256-row tiles
   noisy_tall.read_noise = 0.05;
   c.push_back({"read_noise_rows256", noisy_tall, true});
+  HardwareConfig wide = d;  // 256-column tiles: the warp kernel in column windows whatever was asked
+  wide.cols = 256;
+  c.push_back({"cols256", wide, false});
   HardwareConfig iterative = d;  // chips with the nodal PCG solved on the GPU (64 x 64 tiles: a quick CPU side)
   iterative.ir_drop = IrDrop::iterative;
   iterative.r_wire = 1.0;
@@ -141,9 +144,9 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   l.layer_id = layer;
   l.threads = variant.threads;
   l.kernel = variant.kernel;
-  if (cs.hw.read_noise > 0 || cs.hw.rows > 128) {
+  if (cs.hw.read_noise > 0 || cs.hw.rows > 128 || cs.hw.cols > 128) {
     ASSERT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp)
-        << "read noise and tall tiles run on the warp kernel";
+        << "read noise, tall and wide tiles run on the warp kernel";
     if (variant.kernel != cuda::CrossbarKernel::warp) GTEST_SKIP() << "the warp variant covers this case";
   }
   ASSERT_EQ(cuda::crossbar_kernel(l), variant.kernel) << "the variant under test must be the one that runs";

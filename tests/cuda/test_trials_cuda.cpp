@@ -43,7 +43,8 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
                                                  {"exact", {{"ir_drop", "exact"}, {"r_wire", "0.5"}}, "test"},
                                                  {"iterative", {{"ir_drop", "iterative"}, {"r_wire", "0.5"}}, "test"},
                                                  {"read_noise", {{"read_noise", "0.05"}}, "test"},
-                                                 {"rows256", {{"rows", "256"}}, "test"}};
+                                                 {"rows256", {{"rows", "256"}}, "test"},
+                                                 {"cols256", {{"cols", "256"}}, "test"}};
   montecarlo::Study study(s, arms, 0, false);
   montecarlo::RunControl control;
   std::vector<montecarlo::TrialRecord> cpu, gpu;

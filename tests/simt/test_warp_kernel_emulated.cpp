@@ -65,6 +65,7 @@ struct Case {
   HardwareConfig hw;
   bool signed_inputs;
   Shape shape;
+  std::int64_t M = 20;  // dense: logical columns
 };
 
 std::vector<Case> cases() {
@@ -109,6 +110,19 @@ std::vector<Case> cases() {
   HardwareConfig noisy256 = r256;  // read noise on the tall variant (gains computed in registers)
   noisy256.read_noise = 0.05;
   c.push_back({"read_noise_rows256", noisy256, true, Shape::dense});
+  // Tiles wider than 128 columns, read in column windows: 256 columns holding 20 x 8 used
+  // ones (windows [0, 128) and [128, 256)); 6-bit weights (6 columns per logical column,
+  // 30 x 6 = 180 used: windows [0, 128) and [112, 240), overlapping); 256 x 256 with read noise.
+  HardwareConfig wide = d;
+  wide.cols = 256;
+  c.push_back({"cols256", wide, false, Shape::dense, 20});
+  HardwareConfig wide6 = wide;
+  wide6.weight_bits = 6;
+  c.push_back({"cols256_overlapping_windows", wide6, true, Shape::dense, 30});
+  HardwareConfig square = r256;
+  square.cols = 256;
+  square.read_noise = 0.05;
+  c.push_back({"rows256_cols256_read_noise", square, true, Shape::dense, 20});
   c.push_back({"conv", d, false, Shape::conv});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
@@ -131,7 +145,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   switch (cs.shape) {
     case Shape::dense:
       geo.K = cs.hw.rows > 128 ? 300 : 150;  // 256-row tiles: 2 row tiles as well (256 + 44)
-      geo.M = 20;
+      geo.M = cs.M;
       break;
     case Shape::conv:
       geo.conv = true;
@@ -361,4 +375,59 @@ TEST(SimtEmulator, MmaShuffleAndBarriers) {
     }
   for (int t = 0; t < 64; ++t) EXPECT_EQ(shuffled[t], (t / 32) * 32 + ((t % 32) ^ 5));
   EXPECT_EQ(counted[1], 1) << "sync_block orders the block's threads";
+}
+
+// Column windows of tiles wider than 128 columns (kernels/cuda/host_matrix.cpp): every
+// logical column in exactly one window that holds all its physical columns, windows
+// starting at multiples of 16, the chips' row wide enough for every window.
+TEST(ColumnWindows, CoverEveryLogicalColumnOnce) {
+  HardwareConfig hw;
+  hw.cols = 256;
+  hw.weight_bits = 6;  // 6 physical columns per logical column: windows [0, 128) and [112, 240)
+  const auto W = random_values(100 * 30, 8, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 100, 30, hw);
+  const detail::HostMatrix hm = detail::host_matrix(mm);
+  ASSERT_EQ(hm.n_col_tiles, 1);
+  ASSERT_EQ(hm.n_windows, 2);
+  EXPECT_EQ(hm.win_cols, 128);
+  EXPECT_EQ(hm.win_col0, (std::vector<std::int32_t>{0, 112}));
+  EXPECT_EQ(hm.cols_p, 240);
+  std::vector<int> seen(30, 0);
+  for (int w = 0; w < hm.n_windows; ++w)
+    for (int j = 0; j < hm.ct_count[w]; ++j) {
+      const int l = hm.ct_logical[w * hm.max_logical + j];
+      ++seen[l];
+      for (int e = hm.ct_start[w * (hm.max_logical + 1) + j]; e < hm.ct_start[w * (hm.max_logical + 1) + j + 1]; ++e) {
+        const int c = hm.win_col0[w] + hm.ct_cols[w * hm.win_cols + e];
+        EXPECT_EQ(mm.tiles[0].col_role[c].logical, l) << "window " << w << " column " << c;
+      }
+      EXPECT_EQ(hm.ct_start[w * (hm.max_logical + 1) + j + 1] - hm.ct_start[w * (hm.max_logical + 1) + j], 6);
+    }
+  EXPECT_EQ(seen, std::vector<int>(30, 1));
+  // Up to 128 columns: one window per column tile, the whole of it.
+  HardwareConfig narrow;
+  const MappedMatrix mn = map_naive(W.data(), 100, 30, narrow);
+  const detail::HostMatrix hn = detail::host_matrix(mn);
+  EXPECT_EQ(hn.n_windows, hn.n_col_tiles);
+  EXPECT_EQ(hn.win_cols, hn.cols_p);
+  for (int w = 0; w < hn.n_windows; ++w) {
+    EXPECT_EQ(hn.win_tile[w], w);
+    EXPECT_EQ(hn.win_col0[w], 0);
+  }
+}
+
+// A logical column spread over more than 128 physical columns fits no window: refused,
+// naming the column (the CPU backend runs such mappings).
+TEST(ColumnWindows, ALogicalColumnWiderThanAWindowIsRefused) {
+  HardwareConfig hw;
+  hw.cols = 256;
+  const auto W = random_values(64 * 20, 9, -1.0f, 1.0f);
+  MappedMatrix mm = map_naive(W.data(), 64, 20, hw);
+  mm.tiles[0].col_role[200] = mm.tiles[0].col_role[0];  // logical column 0 now also on column 200
+  try {
+    detail::host_matrix(mm);
+    ADD_FAILURE() << "a logical column on columns 0 to 200 was accepted";
+  } catch (const Unsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("logical column 0"), std::string::npos) << e.what();
+  }
 }
