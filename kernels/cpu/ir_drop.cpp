@@ -41,13 +41,9 @@ struct Network {
   bool is_wordline(int i) const { return i < R * C; }
 
   double diag(int i) const {
-    if (is_wordline(i)) {
-      const int c = i % C;
-      return g[i] + (c > 0 ? gw : 0.0) + (c < C - 1 ? gw : 0.0) + (c == 0 ? gd : 0.0);
-    }
+    if (is_wordline(i)) return line_diag(g[i], i % C, C, gw, 0, gd);
     const int k = i - R * C;
-    const int r = k / C;
-    return g[k] + (r > 0 ? gw : 0.0) + (r < R - 1 ? gw : 0.0) + (r == R - 1 ? gs : 0.0);
+    return line_diag(g[k], k / C, R, gw, R - 1, gs);
   }
 
   // Calls f(j, a_ij) for each off-diagonal entry of row i.
@@ -288,32 +284,17 @@ class LinePcg {
     const std::size_t rc = static_cast<std::size_t>(R) * C;
     diag_.resize(n);
     for (std::size_t i = 0; i < n; ++i) diag_[i] = net.diag(static_cast<int>(i));
-    // LDL^T of each wordline (over c) and bitline (over r); off-diagonals are -gw. Keep
-    // the multipliers l_i = -gw / d_(i-1) and the reciprocal pivots.
-    w_mul_.assign(rc, 0.0);
+    // LDL^T of each wordline (over c) and bitline (over r): multipliers and reciprocal
+    // pivots (physics::factor_line, shared with the GPU solver).
+    w_mul_.resize(rc);
     w_inv_.resize(rc);
-    b_mul_.assign(rc, 0.0);
+    b_mul_.resize(rc);
     b_inv_.resize(rc);
     for (int r = 0; r < R; ++r) {
-      double piv = 0.0;
-      for (int c = 0; c < C; ++c) {
-        const std::size_t i = static_cast<std::size_t>(r) * C + c;
-        const double d = diag_[net.wl(r, c)];
-        if (c > 0) w_mul_[i] = -net.gw / piv;
-        piv = c == 0 ? d : d - net.gw * net.gw / piv;
-        w_inv_[i] = 1.0 / piv;
-      }
+      const std::size_t o = static_cast<std::size_t>(r) * C;
+      factor_line(net.g + o, C, 1, net.gw, 0, net.gd, &w_mul_[o], &w_inv_[o]);
     }
-    for (int c = 0; c < C; ++c) {
-      double piv = 0.0;
-      for (int r = 0; r < R; ++r) {
-        const std::size_t i = static_cast<std::size_t>(r) * C + c;
-        const double d = diag_[net.bl(r, c)];
-        if (r > 0) b_mul_[i] = -net.gw / piv;
-        piv = r == 0 ? d : d - net.gw * net.gw / piv;
-        b_inv_[i] = 1.0 / piv;
-      }
-    }
+    for (int c = 0; c < C; ++c) factor_line(net.g + c, R, C, net.gw, R - 1, net.gs, &b_mul_[c], &b_inv_[c]);
   }
 
   // Solves A x = b for k systems; x holds the start (zero) and the result.

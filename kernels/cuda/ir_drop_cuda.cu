@@ -64,7 +64,9 @@ void instantiate_iterative(const DeviceMatrix& m, std::uint64_t seed, std::uint3
   if (!(hw.r_wire > 0.0)) {
     throw InvalidConfig(fmt::format("r_wire: the nodal IR-drop solvers need r_wire > 0 ohm, got {}", hw.r_wire));
   }
-  const int R = hw.rows, C = hw.cols, S = std::min(R, C);
+  const int R = hw.rows, C = hw.cols;
+  ir::PcgParams p = ir::pcg_params(R, C, physics::Wires{hw.r_wire, hw.r_driver, hw.r_sense}, hw.ir_tol, hw.ir_max_iter);
+  const int S = p.systems_per_instance;
   const std::int64_t rc = static_cast<std::int64_t>(R) * C;
   const std::int64_t total = static_cast<std::int64_t>(trials) * m.tiles;
   // Per instance: g, 4 line factors and Geff, and S systems of work space and stats.
@@ -92,17 +94,11 @@ void instantiate_iterative(const DeviceMatrix& m, std::uint64_t seed, std::uint3
   DeviceBuffer<ir::SystemStats> stats(static_cast<std::size_t>(chunk * S));
   std::vector<ir::SystemStats> h_stats(stats.size());
 
-  ir::PcgParams p;
-  p.s = ir::Shape{R, C, 1.0 / hw.r_wire, 1.0 / (hw.r_driver + hw.r_wire), 1.0 / (hw.r_wire + hw.r_sense)};
   p.g = g.data();
   p.factors = factors.data();
   p.work = work.data();
   p.geff = geff.data();
   p.stats = stats.data();
-  p.systems_per_instance = S;
-  p.by_rows = R <= C;
-  p.tol = hw.ir_tol;
-  p.max_iter = hw.ir_max_iter;
   LevelParams lp{m.cell, R, C, m.rows_p, m.cols_p, 0, 0, geff.data(), leff_hi, leff_lo};
   for (std::int64_t first = 0; first < total; first += chunk) {
     const std::int64_t count = std::min(chunk, total - first);

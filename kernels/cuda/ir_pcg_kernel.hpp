@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "simt.hpp"
+#include "xbarmc/physics/ir_drop.hpp"
 
 namespace xbarmc::cuda::ir {
 
@@ -56,18 +57,28 @@ struct PcgParams {
   int max_iter = 1;
 };
 
-/// The diagonal of the nodal matrix at wordline node (r, c) and bitline node (r, c), summed
-/// in the CPU's order (kernels/cpu/ir_drop.cpp, Network::diag).
+/// The launch parameters of a rows x cols tile's solves (the pointers left to the caller).
+inline PcgParams pcg_params(int rows, int cols, const physics::Wires& w, double tol, int max_iter) {
+  PcgParams p;
+  p.s = Shape{rows, cols, 1.0 / w.r_wire, 1.0 / (w.r_driver + w.r_wire), 1.0 / (w.r_wire + w.r_sense)};
+  p.systems_per_instance = rows < cols ? rows : cols;
+  p.by_rows = rows <= cols;
+  p.tol = tol;
+  p.max_iter = max_iter;
+  return p;
+}
+
+/// The nodal matrix's diagonal at wordline node (r, c) and bitline node (r, c)
+/// (physics::line_diag, as the CPU's solvers).
 XBARMC_SIMT double wordline_diag(const Shape& s, const double* g, int r, int c) {
-  return g[r * s.C + c] + (c > 0 ? s.gw : 0.0) + (c < s.C - 1 ? s.gw : 0.0) + (c == 0 ? s.gd : 0.0);
+  return physics::line_diag(g[r * s.C + c], c, s.C, s.gw, 0, s.gd);
 }
 XBARMC_SIMT double bitline_diag(const Shape& s, const double* g, int r, int c) {
-  return g[r * s.C + c] + (r > 0 ? s.gw : 0.0) + (r < s.R - 1 ? s.gw : 0.0) + (r == s.R - 1 ? s.gs : 0.0);
+  return physics::line_diag(g[r * s.C + c], r, s.R, s.gw, s.R - 1, s.gs);
 }
 
 /// Block `block_x()` factors instance block_x(): the LDL^T of each wordline (over c) and
-/// bitline (over r), whose off-diagonals are -gw: multipliers l_i = -gw / d_(i-1) (0 at
-/// the line's start) and reciprocal pivots.
+/// bitline (over r) by physics::factor_line, as the CPU's LinePcg.
 XBARMC_SIMT void factor_body(const PcgParams& p) {
   const Shape& s = p.s;
   const std::int64_t rc = static_cast<std::int64_t>(s.R) * s.C;
@@ -78,25 +89,11 @@ XBARMC_SIMT void factor_body(const PcgParams& p) {
   double* b_mul = w_inv + rc;
   double* b_inv = b_mul + rc;
   for (int r = simt::thread_x(); r < s.R; r += kThreads) {
-    double piv = 0.0;
-    for (int c = 0; c < s.C; ++c) {
-      const int i = r * s.C + c;
-      const double d = wordline_diag(s, g, r, c);
-      w_mul[i] = c > 0 ? -s.gw / piv : 0.0;
-      piv = c == 0 ? d : d - s.gw * s.gw / piv;
-      w_inv[i] = 1.0 / piv;
-    }
+    const int o = r * s.C;
+    physics::factor_line(g + o, s.C, 1, s.gw, 0, s.gd, w_mul + o, w_inv + o);
   }
-  for (int c = simt::thread_x(); c < s.C; c += kThreads) {
-    double piv = 0.0;
-    for (int r = 0; r < s.R; ++r) {
-      const int i = r * s.C + c;
-      const double d = bitline_diag(s, g, r, c);
-      b_mul[i] = r > 0 ? -s.gw / piv : 0.0;
-      piv = r == 0 ? d : d - s.gw * s.gw / piv;
-      b_inv[i] = 1.0 / piv;
-    }
-  }
+  for (int c = simt::thread_x(); c < s.C; c += kThreads)
+    physics::factor_line(g + c, s.R, s.C, s.gw, s.R - 1, s.gs, b_mul + c, b_inv + c);
 }
 
 /// The sum of v over the block, the same value in every thread: a butterfly within each
@@ -117,38 +114,26 @@ XBARMC_SIMT double block_sum(double v, double* red) {
 
 namespace detail {
 
-// Line r of y (a wordline vector) <- T_W^-1 (line r of `in`): the forward sweep reads
-// `in`, writes y; the backward sweep runs in place. in == y is allowed.
-XBARMC_SIMT void solve_wordline(const Shape& s, const double* mul, const double* inv, const double* in, double* y,
-                                int r) {
-  const int o = r * s.C;
+// One line of y <- T^-1 (the same line of `in`), the line's n nodes at o + i stride (a
+// wordline: o = r C, stride 1, n = C; a bitline: o = c, stride C, n = R) with factor_line's
+// multipliers and reciprocal pivots: the forward sweep reads `in` and writes y, the
+// backward sweep runs in place. in == y is allowed.
+XBARMC_SIMT void solve_line(const double* mul, const double* inv, const double* in, double* y, int o, int stride,
+                            int n) {
   double prev = in[o];
   y[o] = prev;
-  for (int c = 1; c < s.C; ++c) {
-    prev = in[o + c] - mul[o + c] * prev;
-    y[o + c] = prev;
+  for (int i = 1; i < n; ++i) {
+    const int at = o + i * stride;
+    prev = in[at] - mul[at] * prev;
+    y[at] = prev;
   }
-  prev *= inv[o + s.C - 1];
-  y[o + s.C - 1] = prev;
-  for (int c = s.C - 2; c >= 0; --c) {
-    prev = y[o + c] * inv[o + c] - mul[o + c + 1] * prev;
-    y[o + c] = prev;
-  }
-}
-
-// Column c of y (a bitline vector) <- T_B^-1 (column c of y), in place.
-XBARMC_SIMT void solve_bitline(const Shape& s, const double* mul, const double* inv, double* y, int c) {
-  const int C = s.C;
-  double prev = y[c];
-  for (int r = 1; r < s.R; ++r) {
-    prev = y[r * C + c] - mul[r * C + c] * prev;
-    y[r * C + c] = prev;
-  }
-  prev *= inv[(s.R - 1) * C + c];
-  y[(s.R - 1) * C + c] = prev;
-  for (int r = s.R - 2; r >= 0; --r) {
-    prev = y[r * C + c] * inv[r * C + c] - mul[(r + 1) * C + c] * prev;
-    y[r * C + c] = prev;
+  const int last = o + (n - 1) * stride;
+  prev *= inv[last];
+  y[last] = prev;
+  for (int i = n - 2; i >= 0; --i) {
+    const int at = o + i * stride;
+    prev = y[at] * inv[at] - mul[at + stride] * prev;
+    y[at] = prev;
   }
 }
 
@@ -201,7 +186,7 @@ XBARMC_SIMT void pcg_body(const PcgParams& p, double* red) {
   // z_W = y_W + T_W^-1 G z_B. Rows, then columns, then rows, each line by its owner.
   auto precondition = [&]() {
     for (int row = tid; row < s.R; row += kThreads) {
-      detail::solve_wordline(s, w_mul, w_inv, r, z, row);
+      detail::solve_line(w_mul, w_inv, r, z, row * s.C, 1, s.C);
       for (int c = 0; c < s.C; ++c) {
         const int i = row * s.C + c;
         z[rc + i] = r[rc + i] + g[i] * z[i];
@@ -209,7 +194,7 @@ XBARMC_SIMT void pcg_body(const PcgParams& p, double* red) {
     }
     simt::sync_block();
     for (int col = tid; col < s.C; col += kThreads) {
-      detail::solve_bitline(s, b_mul, b_inv, z + rc, col);
+      detail::solve_line(b_mul, b_inv, z + rc, z + rc, col, s.C, s.R);
       for (int row = 0; row < s.R; ++row) {
         const int i = row * s.C + col;
         t[i] = g[i] * z[rc + i];
@@ -217,7 +202,7 @@ XBARMC_SIMT void pcg_body(const PcgParams& p, double* red) {
     }
     simt::sync_block();
     for (int row = tid; row < s.R; row += kThreads) {
-      detail::solve_wordline(s, w_mul, w_inv, t, t, row);
+      detail::solve_line(w_mul, w_inv, t, t, row * s.C, 1, s.C);
       for (int c = 0; c < s.C; ++c) z[row * s.C + c] += t[row * s.C + c];
     }
     simt::sync_block();

@@ -39,6 +39,29 @@ XBARMC_HD double series_resistance(const Wires& w, int rows, int r, int c) {
 /// Static-model transfer conductance of a cell of conductance g (S).
 XBARMC_HD double static_transfer(double g, double r_series) { return g > 0.0 ? 1.0 / (1.0 / g + r_series) : 0.0; }
 
+/// The nodal matrix's diagonal at node i of a line of n nodes (a wordline: i = c, a
+/// bitline: i = r): the cell g_cell, the wire segments to its neighbours (gw = 1 / r_wire
+/// each) and, at position `end`, the line's outer end g_end (a wordline's driver at 0:
+/// 1 / (r_driver + r_wire); a bitline's sense node at n - 1: 1 / (r_wire + r_sense)).
+/// Summed in this order by the CPU and GPU solvers alike.
+XBARMC_HD double line_diag(double g_cell, int i, int n, double gw, int end, double g_end) {
+  return g_cell + (i > 0 ? gw : 0.0) + (i < n - 1 ? gw : 0.0) + (i == end ? g_end : 0.0);
+}
+
+/// LDL^T of a line's block of the nodal matrix (tridiagonal, off-diagonals -gw): the cells
+/// at g[i * stride], multipliers -gw / d_(i-1) (0 at i = 0) into mul[i * stride], reciprocal
+/// pivots into inv[i * stride]. The preconditioner of the PCG solvers (CPU and GPU).
+XBARMC_HD void factor_line(const double* g, int n, int stride, double gw, int end, double g_end, double* mul,
+                           double* inv) {
+  double piv = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double d = line_diag(g[i * stride], i, n, gw, end, g_end);
+    mul[i * stride] = i > 0 ? -gw / piv : 0.0;
+    piv = i == 0 ? d : d - gw * gw / piv;
+    inv[i * stride] = 1.0 / piv;
+  }
+}
+
 /// What an iterative solve did.
 struct IrStats {
   int systems = 0;        ///< right-hand sides solved
