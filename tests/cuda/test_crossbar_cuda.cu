@@ -86,6 +86,19 @@ std::vector<Case> cases() {
   return c;
 }
 
+// A dense K x M layer's launch over `samples` vectors of `xq`-quantized inputs (what the
+// kernel-choice and refusal tests below need).
+cuda::CrossbarLaunch dense_launch(const cuda::DeviceMatrix& dm, std::int64_t K, std::int64_t M, std::int64_t samples,
+                                  const quant::Quantizer& xq) {
+  cuda::CrossbarLaunch l;
+  l.m = &dm;
+  l.geo.K = K;
+  l.geo.M = M;
+  l.samples_per_trial = samples;
+  l.xq = xq;
+  return l;
+}
+
 }  // namespace
 
 // Kernel variants: the block kernel with 256 and 512 threads, and the warp kernel.
@@ -219,12 +232,7 @@ TEST(CrossbarCudaKernel, WarpFallsBackToBlockBeyondSixteenReads) {
   const auto W = random_values(64 * 8, 3, -1.0f, 1.0f);
   const MappedMatrix mm = map_naive(W.data(), 64, 8, hw);
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
-  cuda::CrossbarLaunch l;
-  l.m = &dm;
-  l.geo.K = 64;
-  l.geo.M = 8;
-  l.samples_per_trial = 10;
-  l.xq = quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits);
+  cuda::CrossbarLaunch l = dense_launch(dm, 64, 8, 10, quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits));
   l.kernel = cuda::CrossbarKernel::warp;
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::block);
   l.xq = quant::activation_quantizer(0.0f, 1.0f, 8);
@@ -241,12 +249,7 @@ TEST(CrossbarCudaKernel, DacCodesWiderThanElevenBitsAreRefused) {
   const MappedMatrix mm = map_naive(W.data(), 32, 4, hw);
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
   for (const auto kernel : {cuda::CrossbarKernel::block, cuda::CrossbarKernel::warp}) {
-    cuda::CrossbarLaunch l;
-    l.m = &dm;
-    l.geo.K = 32;
-    l.geo.M = 4;
-    l.samples_per_trial = 4;
-    l.xq = quant::activation_quantizer(0.0f, 1.0f, hw.input_bits);
+    cuda::CrossbarLaunch l = dense_launch(dm, 32, 4, 4, quant::activation_quantizer(0.0f, 1.0f, hw.input_bits));
     l.kernel = kernel;
     try {
       cuda::crossbar_layer(l, nullptr);
@@ -267,12 +270,7 @@ TEST(CrossbarCudaKernel, ReadNoiseWithDacCodesWiderThanFiveBitsIsRefused) {
   const auto W = random_values(32 * 4, 7, -1.0f, 1.0f);
   const MappedMatrix mm = map_naive(W.data(), 32, 4, hw);
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
-  cuda::CrossbarLaunch l;
-  l.m = &dm;
-  l.geo.K = 32;
-  l.geo.M = 4;
-  l.samples_per_trial = 4;
-  l.xq = quant::activation_quantizer(0.0f, 1.0f, hw.input_bits);
+  cuda::CrossbarLaunch l = dense_launch(dm, 32, 4, 4, quant::activation_quantizer(0.0f, 1.0f, hw.input_bits));
   try {
     cuda::crossbar_kernel(l);
     ADD_FAILURE() << "read noise with 6-bit DAC codes was accepted";

@@ -47,13 +47,7 @@ struct GpuResult {
 GpuResult solve_emulated(const Tile& t, const std::vector<std::vector<double>>& g, double tol, int max_iter) {
   const int instances = static_cast<int>(g.size());
   const std::size_t rc = static_cast<std::size_t>(t.rows) * t.cols;
-  ir::PcgParams p;
-  p.s = ir::Shape{t.rows, t.cols, 1.0 / t.wires.r_wire, 1.0 / (t.wires.r_driver + t.wires.r_wire),
-                  1.0 / (t.wires.r_wire + t.wires.r_sense)};
-  p.by_rows = t.rows <= t.cols;
-  p.systems_per_instance = std::min(t.rows, t.cols);
-  p.tol = tol;
-  p.max_iter = max_iter;
+  ir::PcgParams p = ir::pcg_params(t.rows, t.cols, t.wires, tol, max_iter);
   const int systems = instances * p.systems_per_instance;
   std::vector<double> gs(rc * instances), factors(4 * rc * instances, std::nan("")),
       work(static_cast<std::size_t>(ir::kWorkPerCell) * rc * systems, std::nan(""));

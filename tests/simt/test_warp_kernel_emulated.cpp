@@ -51,10 +51,9 @@ void instantiate_host(const detail::HostMatrix& m, std::uint64_t seed, int trial
                                    e, m.level[li], !m.verified.empty() && m.verified[li] != 0, &f);
           if (m.hw.ir_drop == IrDrop::static_resistance)
             g = physics::static_transfer(g, physics::series_resistance(wires, m.hw.rows, r, c));
-          const float lf = static_cast<float>(physics::effective_level(m.cell, g));
-          const std::size_t o = (static_cast<std::size_t>(t) * m.tiles + tile) * per_tile + r * m.cols_p + c;
-          hi[o] = __float2half_rn(lf);
-          lo[o] = __float2half_rn(lf - __half2float(hi[o]));
+          detail::store_level(
+              m.cell, g, hi.data(), lo.data(),
+              (static_cast<std::int64_t>(t) * m.tiles + tile) * static_cast<std::int64_t>(per_tile) + r * m.cols_p + c);
         }
 }
 
