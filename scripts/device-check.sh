@@ -2,7 +2,8 @@
 # One command for a GPU machine (CUDA toolkit, no Debian -dev packages, no network):
 # runs from the bundle scripts/device-bundle.sh made, with the machine's CUDA libraries:
 # the CUDA tests (both crossbar kernels), compute-sanitizer memcheck and racecheck on small
-# cases, an end-to-end `xbarmc run` on the GPU with each kernel (compared trial by trial),
+# cases, an end-to-end `xbarmc run --profile` on the GPU with each kernel (compared trial by
+# trial, with the GPU time of every stage),
 # the GPU benchmark, and a short table last. Logs go to $OUT when set. Every stage has its
 # own time limit (110 + 110 + 60 + 2 x 30 + 130 s = 470 s at most): under 8 minutes.
 #   scripts/device-check.sh
@@ -49,10 +50,11 @@ echo "== xbarmc run on the GPU (LeNet-5, 64 trials x 1000 images), block and war
 for k in block warp; do
   rm -rf "/tmp/xbarmc-gpu-run-$k"
   XBARMC_CUDA_KERNEL=$k timeout 30 "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" \
-    --images 1000 --trials 64 --backend cuda --out "/tmp/xbarmc-gpu-run-$k" --progress off 2>&1 |
-    tee "$LOG/run_$k.log" | tail -12
+    --images 1000 --trials 64 --backend cuda --out "/tmp/xbarmc-gpu-run-$k" --progress off --profile 2>&1 |
+    tee "$LOG/run_$k.log" | tail -24
   result[run_$k]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
   cp "/tmp/xbarmc-gpu-run-$k/summary.json" "$LOG/run_${k}_summary.json" 2>/dev/null
+  cp "/tmp/xbarmc-gpu-run-$k/profile.csv" "$LOG/run_${k}_profile.csv" 2>/dev/null
 done
 # The two kernels agree per trial within one image (codes may flip only within float
 # rounding of an ADC boundary); stuck counts are identical.
@@ -76,4 +78,9 @@ echo "== device check summary ($(( $(date +%s) - start )) s)"
 printf '%-14s %s\n' gpu "$(cat "$LOG/gpu.txt")"
 for k in cuda_tests memcheck racecheck run_block run_warp warp_vs_block bench; do printf '%-14s %s\n' "$k" "${result[$k]}"; done
 grep -E "kernel|crossbar /|fastest|trial-img|IR drop|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
-for k in block warp; do grep -E "trial-images/s" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel): /"; done
+for k in block warp; do
+  grep -E "trial-images/s" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel): /"
+  # Where the run's GPU time went (--profile): per kind, then the three longest stages.
+  grep -E "^  (chips|crossbar|digital|transfer) +[0-9]" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel) /"
+  grep -A3 "longest stages" "$LOG/run_$k.log" | tail -3 | sed "s/^/  run ($k kernel) /"
+done

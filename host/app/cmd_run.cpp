@@ -16,6 +16,7 @@
 #include "xbarmc/errors.hpp"
 #include "xbarmc/io/atomic_file.hpp"
 #include "xbarmc/montecarlo/arms.hpp"
+#include "xbarmc/montecarlo/profile.hpp"
 #include "xbarmc/montecarlo/progress.hpp"
 #include "xbarmc/montecarlo/report.hpp"
 #include "xbarmc/montecarlo/run_directory.hpp"
@@ -107,6 +108,8 @@ int run_run(const config::ParsedCommand& cmd) {
   control.trial_batch = s.get_int("trial_batch");
   Progress progress(static_cast<std::int64_t>(batch) * arms, study.image_count(), verbose);
   control.progress = &progress;
+  StageProfile profile;
+  if (s.get_bool("profile")) control.profile = &profile;
 
   std::vector<TrialRecord> records;
   std::uint32_t done_to = range.first;
@@ -160,13 +163,16 @@ int run_run(const config::ParsedCommand& cmd) {
   io::write_file_atomic(out.file("config.ini"), ini);
   io::write_file_atomic(out.file("trials.csv"), trials_csv(study, records));
   io::write_file_atomic(out.file("summary.json"), summary_json(study, arm_stats, results, verdict, p).dump(2) + "\n");
+  if (control.profile) io::write_file_atomic(out.file("profile.csv"), profile.csv());
   out.commit();
 
   std::cout << summary_table(study, arm_stats, results, verdict);
   std::cout << fmt::format("\n{} trial-images in {} ({:.0f} trial-images/s, {} on {}, peak memory {:.0f} MiB)\n",
                            records.size() * study.image_count(), format_duration(trial_seconds),
                            p.trial_images_per_second, p.backend, p.device, p.peak_rss_bytes / 1048576.0);
-  std::cout << fmt::format("results: {}/config.ini, trials.csv, summary.json\n", out.target());
+  if (control.profile) std::cout << '\n' << profile.table() << '\n';
+  std::cout << fmt::format("results: {}/config.ini, trials.csv, summary.json{}\n", out.target(),
+                           control.profile ? ", profile.csv" : "");
   if (requirements.empty() || verdict == stats::Verdict::pass) return exit_ok;
   return verdict == stats::Verdict::fail ? exit_margin_failed : exit_margin_undecided;
 }

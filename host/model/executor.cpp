@@ -1,6 +1,7 @@
 #include "xbarmc/model/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -41,6 +42,7 @@ struct AlignedBuffer {
 
 struct Executor::Plan {
   struct Step {
+    int node = -1;
     OpKernel* kernel = nullptr;
     std::vector<TensorView> in, out;
   };
@@ -169,6 +171,7 @@ Executor::Plan& Executor::plan_for(std::int64_t batch) {
   for (auto& p : pending) {
     const Node& n = g.nodes[p.node];
     Plan::Step step;
+    step.node = p.node;
     step.kernel = p.bound.kernel.get();
     for (int v : n.inputs) step.in.push_back(view(v));
     for (std::size_t o = 0; o < n.outputs.size(); ++o)
@@ -203,7 +206,8 @@ Shape Executor::output_shape(std::int64_t batch) { return plan_for(batch).output
 
 const std::vector<Shape>& Executor::value_shapes(std::int64_t batch) { return plan_for(batch).value_shapes; }
 
-void Executor::run(const float* inputs, std::int64_t n, float* logits, MatmulProvider* provider) {
+void Executor::run(const float* inputs, std::int64_t n, float* logits, MatmulProvider* provider,
+                   std::vector<double>* node_seconds) {
   std::int64_t per_sample = 1;
   for (auto d : model_.input_shape()) per_sample *= d;
   const std::int64_t classes = model_.num_classes();
@@ -217,7 +221,18 @@ void Executor::run(const float* inputs, std::int64_t n, float* logits, MatmulPro
     std::memcpy(p.input.data, inputs + s0 * per_sample, cs * per_sample * sizeof(float));
     if (p.batch > cs) std::memset(p.input.f() + cs * per_sample, 0, (p.batch - cs) * per_sample * sizeof(float));
     ctx.scratch = p.scratch->data;
-    for (auto& step : p.steps) step.kernel->run(step.in.data(), step.out.data(), ctx);
+    if (node_seconds) {
+      using Clock = std::chrono::steady_clock;
+      auto t = Clock::now();
+      for (auto& step : p.steps) {
+        step.kernel->run(step.in.data(), step.out.data(), ctx);
+        const auto t1 = Clock::now();
+        (*node_seconds)[static_cast<std::size_t>(step.node)] += std::chrono::duration<double>(t1 - t).count();
+        t = t1;
+      }
+    } else {
+      for (auto& step : p.steps) step.kernel->run(step.in.data(), step.out.data(), ctx);
+    }
     std::memcpy(logits + s0 * classes, p.output.data, cs * classes * sizeof(float));
   }
 }

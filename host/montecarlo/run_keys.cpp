@@ -69,6 +69,11 @@ config::Schema run_schema() {
                "trials in flight at once (0 = automatic: threads on the CPU, from free memory on a GPU)", "Execution")
             .range(0, 1u << 20));
   s.add(KeyDef("out", Kind::path, "", "run directory to create (config.ini, trials.csv, summary.json)", "Output"));
+  s.add(KeyDef("profile", Kind::boolean, "false",
+               "time every stage (chip instances, each layer's crossbar reads, each digital operator) into "
+               "profile.csv and print the longest; results are unchanged",
+               "Output")
+            .as_flag());
   s.add(KeyDef("overwrite", Kind::boolean, "false", "replace an existing run directory", "Output").as_flag());
   s.add(KeyDef("progress", Kind::choice, "auto",
                "progress on stderr: auto (a bar on a terminal, a line every few seconds otherwise), on, off", "Output")

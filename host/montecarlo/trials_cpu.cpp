@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "xbarmc/backend.hpp"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/model/executor.hpp"
+#include "xbarmc/montecarlo/profile.hpp"
 #include "xbarmc/montecarlo/progress.hpp"
 #include "xbarmc/montecarlo/study.hpp"
 #include "xbarmc/montecarlo/trials.hpp"
@@ -132,11 +134,29 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
   };
   std::vector<Pair> pairs;
 
+  if (control.profile) {  // the stages in pipeline order, whichever thread reports first
+    control.profile->set_clock(fmt::format("CPU thread-seconds, summed over {} threads", threads));
+    for (std::size_t l = 0; l < layers; ++l)
+      control.profile->add("chips " + study.layer_names()[l], StageKind::chips, 0.0, 0);
+    const model::Model& m = study.model();
+    for (std::size_t k = 0; k < m.graph().nodes.size(); ++k) {
+      const int node = static_cast<int>(k);
+      control.profile->add(node_stage_name(m, node), m.node_layer(node) >= 0 ? StageKind::crossbar : StageKind::digital,
+                           0.0, 0);
+    }
+  }
+
 #pragma omp parallel num_threads(threads)
   {
     model::Executor executor(study.model(), batch);
     CrossbarProvider provider(study);
     std::vector<float> logits(batch * classes);
+    // --profile: this thread's seconds per graph node and per layer's chip instances.
+    const bool profiling = control.profile != nullptr;
+    std::vector<double> node_seconds(profiling ? study.model().graph().nodes.size() : 0, 0.0);
+    std::vector<double> chip_seconds(layers, 0.0);
+    std::vector<std::int64_t> chip_calls(layers, 0);
+    std::int64_t runs = 0;
 
     for (std::uint32_t t0 = first; t0 < first + count; t0 += in_flight) {
       const std::uint32_t t1 = std::min(first + count, t0 + in_flight);
@@ -163,11 +183,16 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
       for (std::int64_t pi = 0; pi < n_pairs; ++pi)
         for (std::size_t l = 0; l < layers; ++l) {
           guard([&] {
+            const auto t = std::chrono::steady_clock::now();
             Pair& p = pairs[pi];
             const auto& mats = study.arms()[p.arm].matrices[l];
             for (std::size_t g = 0; g < mats.size(); ++g) {
               instantiate(mats[g], study.seed(), p.trial, study.matrix_id(static_cast<int>(l), static_cast<int>(g)),
                           p.chips[l][g]);
+            }
+            if (profiling) {
+              chip_seconds[l] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+              ++chip_calls[l];
             }
           });
         }
@@ -179,7 +204,9 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
             Pair& p = pairs[pi];
             const std::int64_t i0 = c * batch, n = std::min(batch, images - i0);
             provider.bind(p.arm, p.trial, &p.chips, i0, n, p.err.data() + i0 * layers, p.ref.data() + i0 * layers);
-            executor.run(study.images().data() + i0 * study.sample_size(), n, logits.data(), &provider);
+            executor.run(study.images().data() + i0 * study.sample_size(), n, logits.data(), &provider,
+                         profiling ? &node_seconds : nullptr);
+            ++runs;
             count_hits(logits.data(), n, classes, study.labels().data() + i0, p.top1[c], p.top5[c]);
           });
         }
@@ -214,6 +241,17 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
         if (control.progress) control.progress->add(static_cast<std::int64_t>(pairs.size()));
       }
       if (error) break;  // every thread sees the same flag after the barrier of `single`
+    }
+    if (profiling) {
+      for (std::size_t l = 0; l < layers; ++l)
+        control.profile->add("chips " + study.layer_names()[l], StageKind::chips, chip_seconds[l], chip_calls[l]);
+      const model::Model& m = study.model();
+      for (std::size_t k = 0; k < node_seconds.size(); ++k) {
+        if (node_seconds[k] == 0.0) continue;  // folded while planning, or never run by this thread
+        const int node = static_cast<int>(k);
+        control.profile->add(node_stage_name(m, node),
+                             m.node_layer(node) >= 0 ? StageKind::crossbar : StageKind::digital, node_seconds[k], runs);
+      }
     }
   }
   if (error) std::rethrow_exception(error);

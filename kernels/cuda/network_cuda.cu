@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "ops_cuda.cuh"
+#include "stage_timer.cuh"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/model/bind.hpp"
@@ -73,6 +74,8 @@ struct GpuNetwork::Impl {
   DeviceBuffer<double> scratch;
   std::int64_t scratch_items = 0;
   std::vector<std::function<void(const CrossbarBinding&)>> steps;
+  std::vector<std::string> step_stage;  // per step: its node's stage name (--profile)
+  std::vector<montecarlo::StageKind> step_kind;
   std::size_t bytes = 0;
 
   Impl(const model::Model& m, int t, std::int64_t b, cudaStream_t s)
@@ -93,6 +96,7 @@ struct GpuNetwork::Impl {
   }
   void plan(bool allocate);
   void add_step(int node_index, const Node& n);
+  void add_node(int node_index, const Node& n);
   void add_digital(int node_index, const Node& n);
   void add_crossbar(int node_index, const Node& n);
 };
@@ -258,6 +262,13 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
 }
 
 void GpuNetwork::Impl::add_step(int k, const Node& n) {
+  add_node(k, n);
+  step_stage.resize(steps.size(), montecarlo::node_stage_name(model, k));
+  step_kind.resize(steps.size(),
+                   model.node_layer(k) >= 0 ? montecarlo::StageKind::crossbar : montecarlo::StageKind::digital);
+}
+
+void GpuNetwork::Impl::add_node(int k, const Node& n) {
   if (model.node_layer(k) >= 0) return add_crossbar(k, n);  // ReLU fused in the crossbar kernel
   const std::size_t before = steps.size();
   add_digital(k, n);
@@ -511,8 +522,11 @@ GpuNetwork::GpuNetwork(const model::Model& model, int trials, std::int64_t image
 
 GpuNetwork::~GpuNetwork() = default;
 
-void GpuNetwork::run(const CrossbarBinding& binding) {
-  for (auto& step : impl_->steps) step(binding);
+void GpuNetwork::run(const CrossbarBinding& binding, StageTimer* timer) {
+  for (std::size_t i = 0; i < impl_->steps.size(); ++i) {
+    if (timer) timer->mark(impl_->step_stage[i], impl_->step_kind[i]);
+    impl_->steps[i](binding);
+  }
 }
 
 std::size_t GpuNetwork::bytes_per_sample(const model::Model& model) {

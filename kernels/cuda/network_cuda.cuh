@@ -17,6 +17,8 @@
 
 namespace xbarmc::cuda {
 
+class StageTimer;
+
 /// What the crossbar layers of one run use: per weight layer and group, the matrix,
 /// the input quantizer and the chips of the batch's trials; and where the per-item
 /// error sums go.
@@ -47,8 +49,9 @@ class GpuNetwork {
   float* input() const { return input_; }
   /// Device logits: trials x images x classes (valid after run()).
   const float* logits() const { return output_; }
-  /// Runs the network with the given crossbar binding.
-  void run(const CrossbarBinding& binding);
+  /// Runs the network with the given crossbar binding; `timer` (may be null) marks each
+  /// node's kernels as a stage (montecarlo::node_stage_name).
+  void run(const CrossbarBinding& binding, StageTimer* timer = nullptr);
   /// Bytes of device memory the activations take.
   std::size_t activation_bytes() const { return activation_bytes_; }
 

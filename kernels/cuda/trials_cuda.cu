@@ -9,6 +9,7 @@
 
 #include "crossbar_cuda.cuh"
 #include "network_cuda.cuh"
+#include "stage_timer.cuh"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/cuda/device_buffer.cuh"
 #include "xbarmc/errors.hpp"
@@ -127,6 +128,7 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
       err[l].emplace_back(static_cast<std::size_t>(2 * T));
     }
   DeviceBuffer<unsigned long long> stuck(static_cast<std::size_t>(2 * T)), hits(static_cast<std::size_t>(2 * T));
+  StageTimer timer(control.profile, stream_);
 
   for (std::uint32_t t0 = first; t0 < first + count; t0 += static_cast<std::uint32_t>(T)) {
     const int nt = static_cast<int>(std::min<std::int64_t>(T, first + count - t0));
@@ -145,7 +147,8 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
       b.seed = study.seed();
       b.trial0 = t0;
       b.ids.resize(layers.size());
-      for (std::size_t l = 0; l < layers.size(); ++l)
+      for (std::size_t l = 0; l < layers.size(); ++l) {
+        timer.mark("chips " + study.layer_names()[l], montecarlo::StageKind::chips);
         for (int g = 0; g < layers[l].groups; ++g) {
           const DeviceMatrix& m = st.matrices[a][l][g];
           const std::uint32_t id = study.matrix_id(static_cast<int>(l), g);
@@ -163,22 +166,26 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
           b.errors[l].push_back(err[l][g].data());
           b.ids[l].push_back(id);
         }
+      }
       for (std::int64_t i0 = 0; i0 < N; i0 += B) {
         const std::int64_t nb = std::min(B, N - i0);
         GpuNetwork& net = st.network(nt, nb, stream_);
+        timer.mark("input copy", montecarlo::StageKind::transfer);
         for (int t = 0; t < nt; ++t) {
           XBARMC_CUDA_CHECK(cudaMemcpyAsync(net.input() + t * nb * S, st.images.data() + i0 * S,
                                             static_cast<std::size_t>(nb * S) * sizeof(float), cudaMemcpyDeviceToDevice,
                                             stream_));
         }
         b.first_image = i0;
-        net.run(b);
+        net.run(b, &timer);
         // Hits of this pass: labels i0.., per trial (a pass is nt x nb samples).
+        timer.mark("top-k hits", montecarlo::StageKind::transfer);
         const std::int64_t n = nb * nt;
         hits_kernel<<<static_cast<int>((n + 255) / 256), 256, 0, stream_>>>(net.logits(), nb, nt, classes,
                                                                             st.labels.data() + i0, hits.data());
         XBARMC_CUDA_CHECK_LAUNCH();
       }
+      timer.mark("results to host", montecarlo::StageKind::transfer);
       std::vector<unsigned long long> h_stuck(2 * nt), h_hits(2 * nt);
       stuck.download(h_stuck.data(), 2 * nt, stream_);
       hits.download(h_hits.data(), 2 * nt, stream_);
@@ -188,7 +195,9 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
           h_err[l].emplace_back(2 * nt);
           err[l][g].download(h_err[l][g].data(), 2 * nt, stream_);
         }
+      timer.close();
       XBARMC_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      timer.flush();
       for (int t = 0; t < nt; ++t) {
         montecarlo::TrialRecord& r = batch[static_cast<std::size_t>(t) * arms + a];
         r.trial = t0 + t;

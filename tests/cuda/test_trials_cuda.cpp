@@ -4,12 +4,14 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <tuple>
 
 #include "../common/scoped_env.hpp"
 #include "xbarmc/backend.hpp"
 #include "xbarmc/config/command_line.hpp"
+#include "xbarmc/montecarlo/profile.hpp"
 #include "xbarmc/montecarlo/run_keys.hpp"
 #include "xbarmc/montecarlo/study.hpp"
 #include "xbarmc/montecarlo/trials.hpp"
@@ -67,16 +69,44 @@ static void expect_lenet_matches_cpu(const char* kernel_name, const std::vector<
               cpu.size());
   // The same on a second call with other batch sizes (2 trials in flight, 3 passes of at
   // most 128 images): GPU results do not depend on them, read noise included.
+  // This call also keeps a stage profile (--profile), which must not change a result.
   std::vector<montecarlo::TrialRecord> gpu2;
   control.trial_batch = 2;
+  montecarlo::StageProfile profile;
+  control.profile = &profile;
   {
     const xbarmc::testing::ScopedEnv passes("XBARMC_CUDA_IMAGES_PER_PASS", "128");
     cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
   }
+  ASSERT_EQ(gpu.size(), gpu2.size());
   for (std::size_t i = 0; i < gpu.size(); ++i) {
     EXPECT_EQ(gpu[i].top1, gpu2[i].top1);
+    EXPECT_EQ(gpu[i].top5, gpu2[i].top5);
     EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);
+    EXPECT_EQ(gpu[i].layer_rel_rms, gpu2[i].layer_rel_rms);
   }
+  // The profile: per layer its chips (one mark per batch of 2 trials and arm) and its
+  // crossbar reads (one per pass of 128 images, 3 passes), and the transfers.
+  const std::int64_t batches = 3 * static_cast<std::int64_t>(study.arms().size());
+  std::map<std::string, montecarlo::StageProfile::Stage> stage;
+  for (const auto& st : profile.stages()) stage[st.name] = st;
+  for (const auto& name : study.layer_names()) {
+    ASSERT_TRUE(stage.count("chips " + name)) << name;
+    EXPECT_EQ(stage["chips " + name].calls, batches) << name;
+    EXPECT_GT(stage["chips " + name].seconds, 0.0) << name;
+  }
+  for (const char* op :
+       {"Conv /conv1/Conv", "Conv /conv2/Conv", "Gemm /fc1/Gemm", "Gemm /fc2/Gemm", "Gemm /fc3/Gemm"}) {
+    ASSERT_TRUE(stage.count(op)) << op;
+    EXPECT_EQ(stage[op].kind, montecarlo::StageKind::crossbar) << op;
+    EXPECT_EQ(stage[op].calls, 3 * batches) << op;
+    EXPECT_GT(stage[op].seconds, 0.0) << op;
+  }
+  for (const char* t : {"input copy", "top-k hits", "results to host"}) {
+    ASSERT_TRUE(stage.count(t)) << t;
+    EXPECT_EQ(stage[t].kind, montecarlo::StageKind::transfer) << t;
+  }
+  std::printf("%s", profile.table().c_str());
 }
 
 class TrialsCuda : public ::testing::TestWithParam<const char*> {};

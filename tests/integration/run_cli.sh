@@ -46,6 +46,27 @@ same "$tmp/a/trials.csv" "$tmp/d/trials.csv" "a rerun of config.ini reproduces t
 expect 0 '' -- "$X" "${base[@]}" --out "$tmp/e" --seed 2
 differ "$tmp/a/trials.csv" "$tmp/e/trials.csv" "another seed gives other chips"
 
+# --profile: profile.csv names every stage that ran, and results are unchanged.
+expect 0 'time by stage' -- "$X" "${base[@]}" --out "$tmp/p" --threads 2 --profile
+same "$tmp/a/trials.csv" "$tmp/p/trials.csv" "--profile leaves trials.csv unchanged"
+python3 - "$tmp/p/profile.csv" <<'PY' || fail=1
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+stages = {r["stage"]: r for r in rows}
+layers = ["/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"]
+for l in layers:
+    assert stages[f"chips {l}"]["kind"] == "chips" and int(stages[f"chips {l}"]["calls"]) == 6, stages.get(f"chips {l}")
+    op = l.split("/")[-1]
+    assert stages[f"{op} {l}"]["kind"] == "crossbar", stages.get(f"{op} {l}")
+assert any(r["kind"] == "digital" and r["stage"].startswith("MaxPool") for r in rows), rows
+assert all(float(r["seconds"]) >= 0 and int(r["calls"]) > 0 for r in rows), rows
+assert abs(sum(float(r["share"]) for r in rows) - 1) < 1e-4, sum(float(r["share"]) for r in rows)
+crossbar = sum(float(r["seconds"]) for r in rows if r["kind"] == "crossbar")
+assert crossbar > 0.5 * sum(float(r["seconds"]) for r in rows), "the crossbar reads are most of a LeNet-5 run"
+print(f"ok: profile.csv has {len(rows)} stages, chips and crossbar of every layer")
+PY
+[ -e "$tmp/a/profile.csv" ] && { echo "FAIL: profile.csv without --profile"; fail=1; }
+
 # Arms share chips: an arm equal to the base has a zero paired difference.
 expect 0 'paired difference' -- "$X" "${base[@]}" --out "$tmp/f" --arm "one:sigma=0.05" --arm "two:sigma=0.05"
 grep -q '"mean": 0.0' "$tmp/f/summary.json" && echo "ok: identical arms, zero paired difference" ||

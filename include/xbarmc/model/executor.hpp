@@ -29,8 +29,10 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   /// Runs n normalized samples (row-major, input_shape() each) to logits
-  /// (n x num_classes). provider == nullptr: exact float (sgemm).
-  void run(const float* inputs, std::int64_t n, float* logits, MatmulProvider* provider = nullptr);
+  /// (n x num_classes). provider == nullptr: exact float (sgemm). `node_seconds`, when
+  /// given (one entry per graph node), gains each node's time on a steady clock.
+  void run(const float* inputs, std::int64_t n, float* logits, MatmulProvider* provider = nullptr,
+           std::vector<double>* node_seconds = nullptr);
 
   /// Shape of the graph output for a batch of `batch` samples (plans it).
   Shape output_shape(std::int64_t batch);

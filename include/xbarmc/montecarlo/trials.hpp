@@ -12,6 +12,7 @@ namespace xbarmc::montecarlo {
 
 class Study;
 class Progress;
+class StageProfile;
 
 /// What one chip instance of one arm did.
 struct TrialRecord {
@@ -27,10 +28,11 @@ struct TrialRecord {
 
 /// How to run trials.
 struct RunControl {
-  int threads = 0;                ///< CPU threads (0 = all cores)
-  std::int64_t image_batch = 32;  ///< images per executor call
-  std::int64_t trial_batch = 0;   ///< trials in flight (0 = as many as threads, CPU; from memory, GPU)
-  Progress* progress = nullptr;   ///< may be null
+  int threads = 0;                  ///< CPU threads (0 = all cores)
+  std::int64_t image_batch = 32;    ///< images per executor call
+  std::int64_t trial_batch = 0;     ///< trials in flight (0 = as many as threads, CPU; from memory, GPU)
+  Progress* progress = nullptr;     ///< may be null
+  StageProfile* profile = nullptr;  ///< time per stage (`--profile`); may be null
 };
 
 /// Runs trials [first, first + count) of every arm on the CPU; appends records in
