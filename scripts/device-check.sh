@@ -28,7 +28,7 @@ result[cuda_tests]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
 echo "== compute-sanitizer memcheck and racecheck (small cases)"
 if command -v compute-sanitizer >/dev/null; then
   timeout 110 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*' \
+    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*:DigitalOps/OpsCuda.*' \
     >"$LOG/memcheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/memcheck.log"

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <type_traits>
 
 #include "op_common.hpp"
+#include "xbarmc/model/elementwise.hpp"
 
 namespace xbarmc::model {
 namespace detail {
@@ -170,33 +172,15 @@ BoundOp bind_unary(const Node& n, const std::vector<ValueMeta>& in, const BindCo
 // ---------------------------------------------------------------------------
 // Binary (numpy broadcasting)
 // ---------------------------------------------------------------------------
-enum class BinaryOp {
-  add,
-  sub,
-  mul,
-  div,
-  pow_,
-  max_,
-  min_,
-  mod,
-  equal,
-  less,
-  greater,
-  less_eq,
-  greater_eq,
-  and_,
-  or_,
-  xor_,
-  prelu
-};
-
 bool is_comparison(BinaryOp op) {
   return op == BinaryOp::equal || op == BinaryOp::less || op == BinaryOp::greater || op == BinaryOp::less_eq ||
          op == BinaryOp::greater_eq || op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::xor_;
 }
 
+// Integer tensors (shape arithmetic); floats use apply_binary_f32 (elementwise.hpp).
 template <typename T>
 inline T apply_binary(BinaryOp op, T a, T b) {
+  static_assert(std::is_integral_v<T>);
   switch (op) {
     case BinaryOp::add:
       return a + b;
@@ -205,27 +189,18 @@ inline T apply_binary(BinaryOp op, T a, T b) {
     case BinaryOp::mul:
       return a * b;
     case BinaryOp::div:
-      if constexpr (std::is_integral_v<T>)
-        return b == 0 ? 0 : a / b;
-      else
-        return a / b;
+      return b == 0 ? 0 : a / b;
     case BinaryOp::pow_:
-      if constexpr (std::is_integral_v<T>)
-        return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-      else
-        return b == 2.0f ? a * a : std::pow(a, b);
+      return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
     case BinaryOp::max_:
       return a > b ? a : b;
     case BinaryOp::min_:
       return a < b ? a : b;
-    case BinaryOp::mod:
-      if constexpr (std::is_integral_v<T>) {
-        if (b == 0) return 0;
-        T r = a % b;  // ONNX Mod (fmod=0): the result takes the divisor's sign
-        return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-      } else {
-        return std::fmod(a, b);
-      }
+    case BinaryOp::mod: {
+      if (b == 0) return 0;
+      T r = a % b;  // ONNX Mod (fmod=0): the result takes the divisor's sign
+      return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+    }
     case BinaryOp::prelu:
       return a >= 0 ? a : a * b;
     default:
@@ -312,7 +287,7 @@ class BinaryKernel : public OpKernel {
           binary_loop(plan_, a, b, y, [](float u, float v) { return u / v; });
           break;
         default:
-          binary_loop(plan_, a, b, y, [this](float u, float v) { return apply_binary(op_, u, v); });
+          binary_loop(plan_, a, b, y, [this](float u, float v) { return apply_binary_f32(op_, u, v); });
           break;
       }
       if (relu_) {

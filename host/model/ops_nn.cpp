@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include <cblas.h>
 #if defined(__SSE__)
@@ -15,6 +16,7 @@
 #endif
 
 #include "op_common.hpp"
+#include "xbarmc/model/elementwise.hpp"
 
 namespace xbarmc::model::detail {
 
@@ -962,7 +964,7 @@ BoundOp bind_softmax(const Node& n, const std::vector<ValueMeta>& in, const Bind
 // ---------------------------------------------------------------------------
 // Reductions: ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ReduceL2
 // ---------------------------------------------------------------------------
-enum class Reduce { mean, sum, max, min, prod, l2, sum_square };
+// Reduce, reduce_init/step/finish: elementwise.hpp (shared with the GPU).
 
 class ReduceKernel : public OpKernel {
  public:
@@ -983,10 +985,7 @@ class ReduceKernel : public OpKernel {
     acc_.assign(out_count_, 0.0);
   }
   void run(const TensorView* in, const TensorView* out, RunContext&) override {
-    const double init = op_ == Reduce::max    ? -std::numeric_limits<double>::infinity()
-                        : op_ == Reduce::min  ? std::numeric_limits<double>::infinity()
-                        : op_ == Reduce::prod ? 1.0
-                                              : 0.0;
+    const double init = reduce_init(op_);
     std::fill(acc_.begin(), acc_.end(), init);
     const int r = static_cast<int>(in_.size());
     std::fill(idx_.begin(), idx_.end(), 0);
@@ -998,25 +997,7 @@ class ReduceKernel : public OpKernel {
       const float* x = in[0].f() + k;
       for (std::int64_t j = 0; j < inner; ++j) {
         double& a = acc_[o + j * inner_stride];
-        const double v = x[j];
-        switch (op_) {
-          case Reduce::max:
-            a = v > a ? v : a;
-            break;
-          case Reduce::min:
-            a = v < a ? v : a;
-            break;
-          case Reduce::prod:
-            a *= v;
-            break;
-          case Reduce::l2:
-          case Reduce::sum_square:
-            a += v * v;
-            break;
-          default:
-            a += v;
-            break;
-        }
+        a = reduce_step(op_, a, x[j]);
       }
       for (int d = r - 2; d >= 0; --d) {
         o += ostride_[d];
@@ -1026,12 +1007,7 @@ class ReduceKernel : public OpKernel {
       }
     }
     float* y = out[0].f();
-    for (std::int64_t k = 0; k < out_count_; ++k) {
-      double v = acc_[k];
-      if (op_ == Reduce::mean) v /= static_cast<double>(count_);
-      if (op_ == Reduce::l2) v = std::sqrt(v);
-      y[k] = static_cast<float>(v);
-    }
+    for (std::int64_t k = 0; k < out_count_; ++k) y[k] = reduce_finish(op_, acc_[k], count_);
   }
 
  private:
@@ -1044,42 +1020,27 @@ class ReduceKernel : public OpKernel {
   std::vector<double> acc_;
 };
 
-Binder reduce(Reduce op, int axes_input_from_opset) {
-  return [op, axes_input_from_opset](const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
-    const ValueMeta& x = input(n, in, c, 0);
-    if (x.dtype != DType::f32) fail(n, c, "the input must be float");
-    const int r = static_cast<int>(x.shape.size());
-    std::vector<std::int64_t> axes;
-    if (c.opset >= axes_input_from_opset) {
-      if (n.has_input(1)) axes = constant_input(n, in, c, 1, "axes").as_ints();
-    } else {
-      axes = n.attr_ints("axes");
-    }
-    const bool keep = n.attr_int("keepdims", 1) != 0;
-    std::vector<char> red(r, 0);
-    if (axes.empty()) {
-      if (n.attr_int("noop_with_empty_axes", 0) != 0) {
-        BoundOp b;
-        b.kernel = std::make_unique<NoOpKernel>();
-        b.outputs = {ValueMeta{x.dtype, x.shape, nullptr}};
-        b.aliasing = Aliasing::view;
-        return b;
-      }
-      std::fill(red.begin(), red.end(), 1);
-    }
-    for (auto a : axes) red[normalize_axis(n, c, a, r)] = 1;
-    Shape out;
-    for (int d = 0; d < r; ++d) {
-      if (!red[d])
-        out.push_back(x.shape[d]);
-      else if (keep)
-        out.push_back(1);
-    }
-    BoundOp b;
-    b.kernel = std::make_unique<ReduceKernel>(op, x.shape, red);
-    b.outputs = {ValueMeta{DType::f32, out, nullptr}};
+BoundOp bind_reduce(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
+  const ValueMeta& x = input(n, in, c, 0);
+  const ReduceBinding rb = *reduce_binding(n, in, c);
+  BoundOp b;
+  if (rb.copy) {  // noop_with_empty_axes and no axes
+    b.kernel = std::make_unique<NoOpKernel>();
+    b.outputs = {ValueMeta{x.dtype, x.shape, nullptr}};
+    b.aliasing = Aliasing::view;
     return b;
-  };
+  }
+  const bool keep = n.attr_int("keepdims", 1) != 0;
+  Shape out;
+  for (std::size_t d = 0; d < x.shape.size(); ++d) {
+    if (!rb.reduced[d])
+      out.push_back(x.shape[d]);
+    else if (keep)
+      out.push_back(1);
+  }
+  b.kernel = std::make_unique<ReduceKernel>(rb.op, x.shape, rb.reduced);
+  b.outputs = {ValueMeta{DType::f32, out, nullptr}};
+  return b;
 }
 
 }  // namespace
@@ -1096,13 +1057,47 @@ void register_nn_ops(Registry& r) {
   r["LayerNormalization"] = bind_layernorm;
   r["Softmax"] = bind_softmax;
   r["LogSoftmax"] = bind_softmax;
-  r["ReduceMean"] = reduce(Reduce::mean, 18);
-  r["ReduceSum"] = reduce(Reduce::sum, 13);
-  r["ReduceMax"] = reduce(Reduce::max, 18);
-  r["ReduceMin"] = reduce(Reduce::min, 18);
-  r["ReduceProd"] = reduce(Reduce::prod, 18);
-  r["ReduceL2"] = reduce(Reduce::l2, 18);
-  r["ReduceSumSquare"] = reduce(Reduce::sum_square, 18);
+  for (const char* op :
+       {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare"})
+    r[op] = bind_reduce;
 }
 
 }  // namespace xbarmc::model::detail
+
+namespace xbarmc::model {
+
+std::optional<ReduceBinding> reduce_binding(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
+  // The operator, and the opset from which the axes are an input rather than an attribute.
+  static const std::map<std::string, std::pair<Reduce, int>> ops = {{"ReduceMean", {Reduce::mean, 18}},
+                                                                    {"ReduceSum", {Reduce::sum, 13}},
+                                                                    {"ReduceMax", {Reduce::max, 18}},
+                                                                    {"ReduceMin", {Reduce::min, 18}},
+                                                                    {"ReduceProd", {Reduce::prod, 18}},
+                                                                    {"ReduceL2", {Reduce::l2, 18}},
+                                                                    {"ReduceSumSquare", {Reduce::sum_square, 18}}};
+  const auto it = ops.find(n.op_type);
+  if (it == ops.end()) return std::nullopt;
+  const ValueMeta& x = detail::input(n, in, c, 0);
+  if (x.dtype != DType::f32) detail::fail(n, c, "the input must be float");
+  const int r = static_cast<int>(x.shape.size());
+  std::vector<std::int64_t> axes;
+  if (c.opset >= it->second.second) {
+    if (n.has_input(1)) axes = detail::constant_input(n, in, c, 1, "axes").as_ints();
+  } else {
+    axes = n.attr_ints("axes");
+  }
+  ReduceBinding b;
+  b.op = it->second.first;
+  b.reduced.assign(r, 0);
+  if (axes.empty()) {
+    if (n.attr_int("noop_with_empty_axes", 0) != 0) {
+      b.copy = true;
+      return b;
+    }
+    std::fill(b.reduced.begin(), b.reduced.end(), 1);
+  }
+  for (auto a : axes) b.reduced[detail::normalize_axis(n, c, a, r)] = 1;
+  return b;
+}
+
+}  // namespace xbarmc::model

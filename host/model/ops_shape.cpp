@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "op_common.hpp"
+#include "xbarmc/model/elementwise.hpp"
 
 namespace xbarmc::model::detail {
 
@@ -580,7 +581,7 @@ BoundOp bind_gather(const Node& n, const std::vector<ValueMeta>& in, const BindC
 // ---------------------------------------------------------------------------
 class IndexMapKernel : public OpKernel {
  public:
-  enum class Mode { tile, pad_constant, pad_reflect, pad_edge };
+  using Mode = IndexMap;  // elementwise.hpp (shared with the GPU)
   IndexMapKernel(Mode m, Shape in_shape, Shape out_shape, std::vector<std::int64_t> lead, double value)
       : mode_(m),
         in_(std::move(in_shape)),
@@ -599,23 +600,8 @@ class IndexMapKernel : public OpKernel {
       std::int64_t src = 0;
       bool inside = true;
       for (int d = 0; d < r; ++d) {
-        std::int64_t i = idx[d];
-        if (mode_ == Mode::tile) {
-          i %= in_[d];
-        } else {
-          i -= lead_[d];
-          if (i < 0 || i >= in_[d]) {
-            if (mode_ == Mode::pad_constant) {
-              inside = false;
-            } else if (mode_ == Mode::pad_edge) {
-              i = i < 0 ? 0 : in_[d] - 1;
-            } else {  // reflect
-              const std::int64_t period = 2 * (in_[d] - 1);
-              i = period == 0 ? 0 : ((i % period) + period) % period;
-              if (i >= in_[d]) i = period - i;
-            }
-          }
-        }
+        const std::int64_t i = index_map_source(mode_, idx[d], in_[d], lead_[d]);
+        inside = inside && i >= 0;
         src += i * in_st[d];
       }
       if (in[0].dtype == DType::f32)
@@ -638,63 +624,12 @@ class IndexMapKernel : public OpKernel {
   std::vector<std::int64_t> idx_;  // scratch: a kernel belongs to one executor (one thread)
 };
 
-BoundOp bind_tile(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
+BoundOp bind_index_map(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
   const ValueMeta& x = input(n, in, c, 0);
-  const auto rep = constant_input(n, in, c, 1, "repeats").as_ints();
-  if (rep.size() != x.shape.size()) fail(n, c, "repeats must have one entry per input dimension");
-  Shape out = x.shape;
-  for (std::size_t d = 0; d < out.size(); ++d) out[d] *= rep[d];
+  IndexMapBinding m = *index_map_binding(n, in, c);
   BoundOp b;
-  b.kernel = std::make_unique<IndexMapKernel>(IndexMapKernel::Mode::tile, x.shape, out,
-                                              std::vector<std::int64_t>(out.size(), 0), 0.0);
-  b.outputs = {ValueMeta{x.dtype, out, nullptr}};
-  return b;
-}
-
-BoundOp bind_pad(const Node& n, const std::vector<ValueMeta>& in, const BindContext& c) {
-  const ValueMeta& x = input(n, in, c, 0);
-  const int r = static_cast<int>(x.shape.size());
-  std::vector<std::int64_t> pads;
-  double value = 0.0;
-  if (c.opset < 11) {
-    pads = n.attr_ints("pads");
-    value = n.attr_float("value", 0.0f);
-  } else {
-    pads = constant_input(n, in, c, 1, "pads").as_ints();
-    if (n.has_input(2)) value = constant_input(n, in, c, 2, "constant value").at(0);
-  }
-  std::vector<std::int64_t> lead(r, 0), trail(r, 0);
-  if (n.has_input(3)) {  // opset 18: axes
-    const auto axes = constant_input(n, in, c, 3, "axes").as_ints();
-    if (pads.size() != 2 * axes.size()) fail(n, c, "pads must have two entries per axis");
-    for (std::size_t k = 0; k < axes.size(); ++k) {
-      const int a = normalize_axis(n, c, axes[k], r);
-      lead[a] = pads[k];
-      trail[a] = pads[k + axes.size()];
-    }
-  } else {
-    if (static_cast<int>(pads.size()) != 2 * r) fail(n, c, "pads must have two entries per dimension");
-    for (int d = 0; d < r; ++d) {
-      lead[d] = pads[d];
-      trail[d] = pads[d + r];
-    }
-  }
-  const std::string mode = n.attr_text("mode", "constant");
-  IndexMapKernel::Mode m = IndexMapKernel::Mode::pad_constant;
-  if (mode == "reflect")
-    m = IndexMapKernel::Mode::pad_reflect;
-  else if (mode == "edge")
-    m = IndexMapKernel::Mode::pad_edge;
-  else if (mode != "constant")
-    unsupported(n, fmt::format("pad mode '{}'", mode));
-  Shape out = x.shape;
-  for (int d = 0; d < r; ++d) {
-    if (lead[d] < 0 || trail[d] < 0) unsupported(n, "negative pads (cropping)");
-    out[d] += lead[d] + trail[d];
-  }
-  BoundOp b;
-  b.kernel = std::make_unique<IndexMapKernel>(m, x.shape, out, lead, value);
-  b.outputs = {ValueMeta{x.dtype, out, nullptr}};
+  b.outputs = {ValueMeta{x.dtype, m.out, nullptr}};
+  b.kernel = std::make_unique<IndexMapKernel>(m.mode, x.shape, std::move(m.out), std::move(m.lead), m.value);
   return b;
 }
 
@@ -718,8 +653,74 @@ void register_shape_ops(Registry& r) {
   r["Concat"] = bind_concat;
   r["Split"] = bind_split;
   r["Gather"] = bind_gather;
-  r["Tile"] = bind_tile;
-  r["Pad"] = bind_pad;
+  r["Tile"] = bind_index_map;
+  r["Pad"] = bind_index_map;
 }
 
 }  // namespace xbarmc::model::detail
+
+namespace xbarmc::model {
+
+std::optional<IndexMapBinding> index_map_binding(const Node& n, const std::vector<ValueMeta>& in,
+                                                 const BindContext& c) {
+  using detail::constant_input;
+  using detail::fail;
+  using detail::unsupported;
+  if (n.op_type != "Tile" && n.op_type != "Pad") return std::nullopt;
+  const ValueMeta& x = detail::input(n, in, c, 0);
+  const int r = static_cast<int>(x.shape.size());
+  IndexMapBinding b;
+  b.out = x.shape;
+  b.lead.assign(r, 0);
+  if (n.op_type == "Tile") {
+    const auto rep = constant_input(n, in, c, 1, "repeats").as_ints();
+    if (rep.size() != x.shape.size()) fail(n, c, "repeats must have one entry per input dimension");
+    for (int d = 0; d < r; ++d) {
+      if (rep[d] < 0) fail(n, c, fmt::format("repeats[{}] = {} is negative", d, rep[d]));
+      b.out[d] *= rep[d];
+    }
+    b.mode = IndexMap::tile;
+    return b;
+  }
+  std::vector<std::int64_t> pads;
+  if (c.opset < 11) {
+    pads = n.attr_ints("pads");
+    b.value = n.attr_float("value", 0.0f);
+  } else {
+    pads = constant_input(n, in, c, 1, "pads").as_ints();
+    if (n.has_input(2)) b.value = constant_input(n, in, c, 2, "constant value").at(0);
+  }
+  std::vector<std::int64_t> trail(r, 0);
+  if (n.has_input(3)) {  // opset 18: axes
+    const auto axes = constant_input(n, in, c, 3, "axes").as_ints();
+    if (pads.size() != 2 * axes.size()) fail(n, c, "pads must have two entries per axis");
+    for (std::size_t k = 0; k < axes.size(); ++k) {
+      const int a = detail::normalize_axis(n, c, axes[k], r);
+      b.lead[a] = pads[k];
+      trail[a] = pads[k + axes.size()];
+    }
+  } else {
+    if (static_cast<int>(pads.size()) != 2 * r) fail(n, c, "pads must have two entries per dimension");
+    for (int d = 0; d < r; ++d) {
+      b.lead[d] = pads[d];
+      trail[d] = pads[d + r];
+    }
+  }
+  const std::string mode = n.attr_text("mode", "constant");
+  b.mode = IndexMap::pad_constant;
+  if (mode == "reflect")
+    b.mode = IndexMap::pad_reflect;
+  else if (mode == "edge")
+    b.mode = IndexMap::pad_edge;
+  else if (mode != "constant")
+    unsupported(n, fmt::format("pad mode '{}'", mode));
+  for (int d = 0; d < r; ++d) {
+    if (b.lead[d] < 0 || trail[d] < 0) unsupported(n, "negative pads (cropping)");
+    if (b.mode != IndexMap::pad_constant && x.shape[d] == 0 && b.lead[d] + trail[d] > 0)
+      fail(n, c, fmt::format("{} padding of an empty dimension {}", mode, d));
+    b.out[d] += b.lead[d] + trail[d];
+  }
+  return b;
+}
+
+}  // namespace xbarmc::model

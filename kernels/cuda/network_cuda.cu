@@ -286,13 +286,14 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
   const std::string& op = n.op_type;
   if (is_view_op(op)) return;  // aliases its input's storage
   cudaStream_t s = stream;
-  const int yv = n.outputs[0];
-  float* y = ptr[yv];
-  const Shape sy = meta[yv].shape;
+  const int yv = n.outputs.empty() ? -1 : n.outputs[0];
+  float* y = yv >= 0 ? ptr[yv] : nullptr;
+  const Shape sy = yv >= 0 ? meta[yv].shape : Shape{};
   auto in_shape = [&](int i) { return meta[n.inputs[i]].shape; };
   static const std::map<std::string, ops::Binary> binary_ops = {
-      {"Add", ops::Binary::add},  {"Sub", ops::Binary::sub},  {"Mul", ops::Binary::mul},  {"Div", ops::Binary::div},
-      {"Pow", ops::Binary::pow_}, {"Max", ops::Binary::max_}, {"Min", ops::Binary::min_}, {"Sum", ops::Binary::add}};
+      {"Add", ops::Binary::add},  {"Sub", ops::Binary::sub},    {"Mul", ops::Binary::mul},  {"Div", ops::Binary::div},
+      {"Pow", ops::Binary::pow_}, {"Max", ops::Binary::max_},   {"Min", ops::Binary::min_}, {"Sum", ops::Binary::add},
+      {"Mod", ops::Binary::mod},  {"PRelu", ops::Binary::prelu}};
   std::vector<ValueMeta> in;
   for (int v : n.inputs) in.push_back(v >= 0 ? meta[v] : ValueMeta{});
   model::BindContext ctx;
@@ -313,6 +314,13 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     return;
   }
   if (auto b = binary_ops.find(op); b != binary_ops.end()) {
+    if (n.input_count() == 1 && (op == "Max" || op == "Min" || op == "Sum")) {  // variadic, one operand: a copy
+      const float* x = dev_float(n.inputs[0]);
+      const std::int64_t cnt = numel(sy);
+      steps.push_back(
+          [=](const CrossbarBinding&) { ops::unary(model::UnaryOp::identity, model::UnaryParams{}, x, y, cnt, s); });
+      return;
+    }
     if (n.input_count() != 2) unsupported(n, "more than two inputs");
     const float* a = dev_float(n.inputs[0]);
     const float* c = dev_float(n.inputs[1]);
@@ -423,35 +431,59 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     steps.push_back([=](const CrossbarBinding&) { ops::pool2d(p, x, y, s); });
     return;
   }
-  if (op == "GlobalAveragePool") {
+  if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
     const Shape sx = in_shape(0);
     const std::int64_t planes = sx[0] * sx[1], size = numel(sx) / planes;
     const float* x = dev_float(n.inputs[0]);
-    steps.push_back([=](const CrossbarBinding&) { ops::mean_rows(x, planes, size, y, s); });
+    if (op == "GlobalMaxPool")
+      steps.push_back([=](const CrossbarBinding&) { ops::max_rows(x, planes, size, y, s); });
+    else
+      steps.push_back([=](const CrossbarBinding&) { ops::mean_rows(x, planes, size, y, s); });
     return;
   }
-  if (op == "ReduceMean") {
+  if (const auto rb = model::reduce_binding(n, in, ctx)) {
+    const Shape sx = in_shape(0);
+    const float* x = dev_float(n.inputs[0]);
+    if (rb->copy) {
+      const std::int64_t cnt = numel(sx);
+      steps.push_back(
+          [=](const CrossbarBinding&) { ops::unary(model::UnaryOp::identity, model::UnaryParams{}, x, y, cnt, s); });
+      return;
+    }
+    const model::Reduce rop = rb->op;
+    const std::vector<char> reduced = rb->reduced;
+    steps.push_back([=](const CrossbarBinding&) { ops::reduce(rop, x, sx, reduced, y, s); });
+    return;
+  }
+  if (const auto im = model::index_map_binding(n, in, ctx)) {
+    const Shape sx = in_shape(0);
+    const float* x = dev_float(n.inputs[0]);
+    const model::IndexMap mode = im->mode;
+    const std::vector<std::int64_t> lead = im->lead;
+    const float value = static_cast<float>(im->value);
+    steps.push_back([=](const CrossbarBinding&) { ops::index_map(mode, x, sx, lead, value, y, sy, s); });
+    return;
+  }
+  if (op == "Split") {  // each output a slice along the axis (shapes from binding)
     const Shape sx = in_shape(0);
     const int r = static_cast<int>(sx.size());
-    std::vector<std::int64_t> axes = n.attr_ints("axes");
-    if (n.has_input(1)) {
-      if (!meta[n.inputs[1]].value) unsupported(n, "axes computed at run time");
-      axes = meta[n.inputs[1]].value->as_ints();
-    }
-    if (axes.empty())
-      for (int d = 0; d < r; ++d) axes.push_back(d);
-    std::vector<int> ax;
-    for (auto a : axes) ax.push_back(norm_axis(a, r));
-    std::sort(ax.begin(), ax.end());
-    for (std::size_t i = 1; i < ax.size(); ++i)
-      if (ax[i] != ax[i - 1] + 1) unsupported(n, "ReduceMean over non-adjacent axes");
-    std::int64_t outer = 1, red = 1, inner = 1;
-    for (int d = 0; d < r; ++d) (d < ax.front() ? outer : (d <= ax.back() ? red : inner)) *= sx[d];
+    const int axis = norm_axis(n.attr_int("axis", 0), r);
     const float* x = dev_float(n.inputs[0]);
-    steps.push_back([=](const CrossbarBinding&) { ops::reduce_mean(x, outer, red, inner, y, s); });
+    std::int64_t offset = 0;
+    for (std::size_t o = 0; o < n.outputs.size(); ++o) {
+      const int v = n.outputs[o];
+      const Shape so = meta[v].shape;
+      if (v >= 0 && ptr[v]) {
+        std::vector<std::int64_t> start(r, 0), step(r, 1);
+        start[axis] = offset;
+        float* yo = ptr[v];
+        steps.push_back([=](const CrossbarBinding&) { ops::slice(x, sx, start, step, yo, so, s); });
+      }
+      offset += so[axis];
+    }
     return;
   }
-  if (op == "Softmax") {
+  if (op == "Softmax" || op == "LogSoftmax") {
     const Shape sx = in_shape(0);
     const int r = static_cast<int>(sx.size());
     const int opset = model.graph().opset;
@@ -466,7 +498,8 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
         inner *= sx[d];
     }
     const float* x = dev_float(n.inputs[0]);
-    steps.push_back([=](const CrossbarBinding&) { ops::softmax(x, outer, dim, inner, y, s); });
+    const bool log = op == "LogSoftmax";
+    steps.push_back([=](const CrossbarBinding&) { ops::softmax(x, outer, dim, inner, log, y, s); });
     return;
   }
   if (op == "LayerNormalization") {

@@ -1,4 +1,5 @@
 #include "ops_cuda.cuh"
+#include "ops_index.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@ namespace xbarmc::cuda::ops {
 namespace {
 
 constexpr int kBlock = 256;
+static_assert(kIndexMaxRank == max_rank, "ops_index.hpp and ops_cuda.cuh agree on the largest rank");
 
 struct Dims {
   int rank;
@@ -67,34 +69,7 @@ __global__ void unary_kernel(model::UnaryOp op, model::UnaryParams p, const floa
 }
 
 __global__ void binary_kernel(Binary op, const float* a, Bcast ba, const float* b, Bcast bb, float* y, std::int64_t n) {
-  XBARMC_GRID_STRIDE(i, n) {
-    const float u = a[offset_of(i, ba)], v = b[offset_of(i, bb)];
-    float r = 0.0f;
-    switch (op) {
-      case Binary::add:
-        r = u + v;
-        break;
-      case Binary::sub:
-        r = u - v;
-        break;
-      case Binary::mul:
-        r = u * v;
-        break;
-      case Binary::div:
-        r = u / v;
-        break;
-      case Binary::pow_:
-        r = powf(u, v);
-        break;
-      case Binary::max_:
-        r = fmaxf(u, v);
-        break;
-      case Binary::min_:
-        r = fminf(u, v);
-        break;
-    }
-    y[i] = r;
-  }
+  XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_binary_f32(op, a[offset_of(i, ba)], b[offset_of(i, bb)]);
 }
 
 __global__ void expand_kernel(const float* x, Bcast bx, float* y, std::int64_t n) {
@@ -187,23 +162,49 @@ __global__ void reduce_mean_kernel(const float* x, std::int64_t outer, std::int6
   }
 }
 
-__global__ void softmax_kernel(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, float* y) {
+// Softmax and LogSoftmax with the CPU executor's arithmetic (SoftmaxKernel, ops_nn.cpp).
+__global__ void softmax_kernel(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, bool log,
+                               float* y) {
   const std::int64_t n = outer * inner;
   XBARMC_GRID_STRIDE(i, n) {
     const std::int64_t in = i % inner, o = i / inner;
     const float* xp = x + o * dim * inner + in;
     float* yp = y + o * dim * inner + in;
     float mx = -INFINITY;
-    for (std::int64_t d = 0; d < dim; ++d) mx = fmaxf(mx, xp[d * inner]);
+    for (std::int64_t d = 0; d < dim; ++d) mx = xp[d * inner] > mx ? xp[d * inner] : mx;
     float sum = 0.0f;
-    for (std::int64_t d = 0; d < dim; ++d) {
-      const float e = expf(xp[d * inner] - mx);
-      yp[d * inner] = e;
-      sum += e;
+    if (log) {
+      for (std::int64_t d = 0; d < dim; ++d) sum += expf(xp[d * inner] - mx);
+      const float ls = logf(sum);
+      for (std::int64_t d = 0; d < dim; ++d) yp[d * inner] = xp[d * inner] - mx - ls;
+    } else {
+      for (std::int64_t d = 0; d < dim; ++d) {
+        const float e = expf(xp[d * inner] - mx);
+        yp[d * inner] = e;
+        sum += e;
+      }
+      const float inv = 1.0f / sum;
+      for (std::int64_t d = 0; d < dim; ++d) yp[d * inner] *= inv;
     }
-    const float inv = 1.0f / sum;
-    for (std::int64_t d = 0; d < dim; ++d) yp[d * inner] *= inv;
   }
+}
+
+__global__ void max_rows_kernel(const float* x, std::int64_t outer, std::int64_t inner, float* y) {
+  XBARMC_GRID_STRIDE(i, outer) {
+    const float* xp = x + i * inner;
+    float m = -INFINITY;
+    for (std::int64_t k = 0; k < inner; ++k) m = xp[k] > m ? xp[k] : m;
+    y[i] = m;
+  }
+}
+
+__global__ void reduce_kernel(model::Reduce op, const float* x, ReduceDims d, float* y, std::int64_t n) {
+  XBARMC_GRID_STRIDE(i, n) y[i] = reduce_output(op, x, d, i);
+}
+
+__global__ void index_map_kernel(model::IndexMap mode, const float* x, IndexDims d, float value, float* y,
+                                 std::int64_t n) {
+  XBARMC_GRID_STRIDE(i, n) y[i] = index_map_output(mode, x, d, value, i);
 }
 
 // One warp per row: mean and variance in double (two passes), then the affine map.
@@ -345,20 +346,42 @@ void pool2d(const Pool& p, const float* x, float* y, cudaStream_t s) {
 }
 
 void mean_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s) {
-  reduce_mean(x, outer, inner, 1, y, s);
-}
-
-void reduce_mean(const float* x, std::int64_t outer, std::int64_t red, std::int64_t inner, float* y, cudaStream_t s) {
-  const std::int64_t n = outer * inner;
-  if (n == 0) return;
-  reduce_mean_kernel<<<grid_for(n), kBlock, 0, s>>>(x, outer, red, inner, y);
+  if (outer == 0) return;
+  reduce_mean_kernel<<<grid_for(outer), kBlock, 0, s>>>(x, outer, inner, 1, y);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
-void softmax(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, float* y, cudaStream_t s) {
+void max_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s) {
+  if (outer == 0) return;
+  max_rows_kernel<<<grid_for(outer), kBlock, 0, s>>>(x, outer, inner, y);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void reduce(model::Reduce op, const float* x, const Shape& sx, const std::vector<char>& reduced, float* y,
+            cudaStream_t s) {
+  if (sx.size() > static_cast<std::size_t>(max_rank)) throw Unsupported("reductions of rank > 6 on the CUDA backend");
+  const ReduceDims d = reduce_dims(sx, reduced);
+  const std::int64_t n = reduce_outputs(d);
+  if (n == 0) return;
+  reduce_kernel<<<grid_for(n), kBlock, 0, s>>>(op, x, d, y, n);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void softmax(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, bool log, float* y,
+             cudaStream_t s) {
   const std::int64_t n = outer * inner;
   if (n == 0) return;
-  softmax_kernel<<<grid_for(n), kBlock, 0, s>>>(x, outer, dim, inner, y);
+  softmax_kernel<<<grid_for(n), kBlock, 0, s>>>(x, outer, dim, inner, log, y);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void index_map(model::IndexMap mode, const float* x, const Shape& sx, const std::vector<std::int64_t>& lead,
+               float value, float* y, const Shape& sy, cudaStream_t s) {
+  if (sy.size() > static_cast<std::size_t>(max_rank)) throw Unsupported("Tile or Pad of rank > 6 on the CUDA backend");
+  const IndexDims d = index_dims(sx, lead, sy);
+  const std::int64_t n = numel(sy);
+  if (n == 0) return;
+  index_map_kernel<<<grid_for(n), kBlock, 0, s>>>(mode, x, d, value, y, n);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "xbarmc/model/elementwise.hpp"
 #include "xbarmc/model/unary.hpp"
 
 namespace xbarmc::cuda::ops {
@@ -17,8 +18,9 @@ using Shape = std::vector<std::int64_t>;
 
 constexpr int max_rank = 6;
 
-/// Binary operators with ONNX (numpy) broadcasting.
-enum class Binary { add, sub, mul, div, pow_, max_, min_ };
+/// Binary operators with ONNX (numpy) broadcasting: model::apply_binary_f32, the CPU
+/// executor's own function (arithmetic operators only).
+using Binary = model::BinaryOp;
 
 /// y = model::apply_unary(op, x, p) elementwise (the CPU executor's own function).
 void unary(model::UnaryOp op, const model::UnaryParams& p, const float* x, float* y, std::int64_t n, cudaStream_t s);
@@ -43,13 +45,22 @@ struct Pool {
   bool count_include_pad = false;
 };
 void pool2d(const Pool& p, const float* x, float* y, cudaStream_t s);
-/// Mean over the inner `inner` values of each of `outer` rows (GlobalAveragePool, ReduceMean
-/// over trailing axes after a transpose).
+/// Mean (max) over the `inner` values of each of `outer` rows, accumulated in float in
+/// order: GlobalAveragePool (GlobalMaxPool), as the CPU executor computes them.
 void mean_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s);
-/// Reduce-mean over axis pattern [outer, red, inner] -> [outer, inner].
-void reduce_mean(const float* x, std::int64_t outer, std::int64_t red, std::int64_t inner, float* y, cudaStream_t s);
-/// Softmax over the middle axis of [outer, dim, inner].
-void softmax(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, float* y, cudaStream_t s);
+void max_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s);
+/// Reduce* over the dims of `sx` where `reduced` is nonzero (any set of axes; keepdims
+/// does not change the data): model::reduce_init/step/finish in double, in the input's
+/// memory order, as the CPU executor does.
+void reduce(model::Reduce op, const float* x, const Shape& sx, const std::vector<char>& reduced, float* y,
+            cudaStream_t s);
+/// Softmax (log: LogSoftmax) over the middle axis of [outer, dim, inner].
+void softmax(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, bool log, float* y,
+             cudaStream_t s);
+/// Tile and Pad: y (shape sy) from x (shape sx) by model::index_map_source per dimension
+/// (`lead`: leading pads, zeros for Tile); `value` where constant padding applies.
+void index_map(model::IndexMap mode, const float* x, const Shape& sx, const std::vector<std::int64_t>& lead,
+               float value, float* y, const Shape& sy, cudaStream_t s);
 /// Layer normalization of rows of length `cols`, scale and bias (length cols, bias may be null).
 void layer_norm(const float* x, std::int64_t rows, std::int64_t cols, const float* scale, const float* bias, float eps,
                 float* y, cudaStream_t s);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "xbarmc/model/elementwise.hpp"
 #include "xbarmc/model/graph.hpp"
 #include "xbarmc/model/tensor.hpp"
 #include "xbarmc/model/unary.hpp"
@@ -87,6 +88,28 @@ struct UnaryBinding {
   UnaryParams params;
 };
 std::optional<UnaryBinding> unary_binding(const Node& node, const std::vector<ValueMeta>& in, const BindContext& ctx);
+
+/// A reduction node (ReduceMean, ReduceSum, ...): its operator and the input dims it
+/// reduces (`reduced`, one flag per dim; keepdims only shapes the output), or `copy` for
+/// noop_with_empty_axes without axes; std::nullopt when `node` is not a reduction. Both
+/// backends bind reductions with it.
+struct ReduceBinding {
+  Reduce op = Reduce::mean;
+  std::vector<char> reduced;
+  bool copy = false;
+};
+std::optional<ReduceBinding> reduce_binding(const Node& node, const std::vector<ValueMeta>& in, const BindContext& ctx);
+
+/// A Pad or Tile node: the index map, the leading pads per dim (zeros for Tile) and the
+/// constant padding value; std::nullopt for other nodes. Both backends bind them with it.
+struct IndexMapBinding {
+  IndexMap mode = IndexMap::tile;
+  std::vector<std::int64_t> lead;
+  double value = 0.0;
+  Shape out;
+};
+std::optional<IndexMapBinding> index_map_binding(const Node& node, const std::vector<ValueMeta>& in,
+                                                 const BindContext& ctx);
 
 /// The supported ONNX op types (default domain), sorted.
 const std::vector<std::string>& supported_ops();

@@ -1,0 +1,115 @@
+#pragma once
+/// \file
+/// The float arithmetic of the binary operators, the reductions, and the index maps of
+/// Tile and Pad, as host/device functions: the CPU executor and the GPU network compute
+/// them with the same code (like model::apply_unary, unary.hpp). The GPU adds the products
+/// of the reductions without fusing them into FMAs, as the CPU does, so reductions agree
+/// bit for bit.
+
+#include <cmath>
+#include <cstdint>
+
+#include "xbarmc/hd.hpp"
+
+namespace xbarmc::model {
+
+enum class BinaryOp {
+  add,
+  sub,
+  mul,
+  div,
+  pow_,
+  max_,
+  min_,
+  mod,
+  equal,
+  less,
+  greater,
+  less_eq,
+  greater_eq,
+  and_,
+  or_,
+  xor_,
+  prelu
+};
+
+/// The float result of an arithmetic binary operator (comparisons and logical operators
+/// give booleans: not here). Mod on floats is C's fmod (ONNX requires fmod = 1 for floats);
+/// PRelu's b is the slope.
+XBARMC_HD float apply_binary_f32(BinaryOp op, float a, float b) {
+  switch (op) {
+    case BinaryOp::add:
+      return a + b;
+    case BinaryOp::sub:
+      return a - b;
+    case BinaryOp::mul:
+      return a * b;
+    case BinaryOp::div:
+      return a / b;
+    case BinaryOp::pow_:
+      return b == 2.0f ? a * a : powf(a, b);
+    case BinaryOp::max_:
+      return a > b ? a : b;
+    case BinaryOp::min_:
+      return a < b ? a : b;
+    case BinaryOp::mod:
+      return fmodf(a, b);
+    case BinaryOp::prelu:
+      return a >= 0 ? a : a * b;
+    default:
+      return a;
+  }
+}
+
+/// Reductions (ReduceMean, ReduceSum, ...), accumulated in double in the input's memory
+/// order: reduce_init, then reduce_step per value, then reduce_finish over `count` values.
+enum class Reduce { mean, sum, max, min, prod, l2, sum_square };
+
+XBARMC_HD double reduce_init(Reduce op) {
+  return op == Reduce::max ? -HUGE_VAL : op == Reduce::min ? HUGE_VAL : op == Reduce::prod ? 1.0 : 0.0;
+}
+
+XBARMC_HD double reduce_step(Reduce op, double a, double v) {
+  switch (op) {
+    case Reduce::max:
+      return v > a ? v : a;
+    case Reduce::min:
+      return v < a ? v : a;
+    case Reduce::prod:
+      return a * v;
+    case Reduce::l2:
+    case Reduce::sum_square:
+#if defined(__CUDA_ARCH__)
+      return __dadd_rn(a, __dmul_rn(v, v));  // no FMA: the CPU rounds the product
+#else
+      return a + v * v;
+#endif
+    default:
+      return a + v;
+  }
+}
+
+XBARMC_HD float reduce_finish(Reduce op, double a, std::int64_t count) {
+  if (op == Reduce::mean) a /= static_cast<double>(count);
+  if (op == Reduce::l2) a = sqrt(a);
+  return static_cast<float>(a);
+}
+
+/// Tile and Pad: the input element an output element reads.
+enum class IndexMap { tile, pad_constant, pad_reflect, pad_edge };
+
+/// For output coordinate `i` on dimension of input size `n` with `lead` leading pads (0 for
+/// Tile): the input coordinate, or -1 where constant padding applies.
+XBARMC_HD std::int64_t index_map_source(IndexMap mode, std::int64_t i, std::int64_t n, std::int64_t lead) {
+  if (mode == IndexMap::tile) return i % n;
+  i -= lead;
+  if (i >= 0 && i < n) return i;
+  if (mode == IndexMap::pad_constant) return -1;
+  if (mode == IndexMap::pad_edge) return i < 0 ? 0 : n - 1;
+  const std::int64_t period = 2 * (n - 1);  // reflect
+  if (period == 0) return 0;
+  i = ((i % period) + period) % period;
+  return i >= n ? period - i : i;
+}
+
+}  // namespace xbarmc::model
