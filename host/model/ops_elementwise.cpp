@@ -177,36 +177,7 @@ bool is_comparison(BinaryOp op) {
          op == BinaryOp::greater_eq || op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::xor_;
 }
 
-// Integer tensors (shape arithmetic); floats use apply_binary_f32 (elementwise.hpp).
-template <typename T>
-inline T apply_binary(BinaryOp op, T a, T b) {
-  static_assert(std::is_integral_v<T>);
-  switch (op) {
-    case BinaryOp::add:
-      return a + b;
-    case BinaryOp::sub:
-      return a - b;
-    case BinaryOp::mul:
-      return a * b;
-    case BinaryOp::div:
-      return b == 0 ? 0 : a / b;
-    case BinaryOp::pow_:
-      return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    case BinaryOp::max_:
-      return a > b ? a : b;
-    case BinaryOp::min_:
-      return a < b ? a : b;
-    case BinaryOp::mod: {
-      if (b == 0) return 0;
-      T r = a % b;  // ONNX Mod (fmod=0): the result takes the divisor's sign
-      return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-    }
-    case BinaryOp::prelu:
-      return a >= 0 ? a : a * b;
-    default:
-      return a;
-  }
-}
+// apply_binary: elementwise.hpp (shared with the GPU).
 
 template <typename T>
 inline std::int64_t apply_compare(BinaryOp op, T a, T b) {
@@ -287,7 +258,7 @@ class BinaryKernel : public OpKernel {
           binary_loop(plan_, a, b, y, [](float u, float v) { return u / v; });
           break;
         default:
-          binary_loop(plan_, a, b, y, [this](float u, float v) { return apply_binary_f32(op_, u, v); });
+          binary_loop(plan_, a, b, y, [this](float u, float v) { return apply_binary(op_, u, v); });
           break;
       }
       if (relu_) {

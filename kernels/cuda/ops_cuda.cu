@@ -69,7 +69,7 @@ __global__ void unary_kernel(model::UnaryOp op, model::UnaryParams p, const floa
 }
 
 __global__ void binary_kernel(Binary op, const float* a, Bcast ba, const float* b, Bcast bb, float* y, std::int64_t n) {
-  XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_binary_f32(op, a[offset_of(i, ba)], b[offset_of(i, bb)]);
+  XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_binary<float>(op, a[offset_of(i, ba)], b[offset_of(i, bb)]);
 }
 
 __global__ void expand_kernel(const float* x, Bcast bx, float* y, std::int64_t n) {

@@ -18,7 +18,7 @@ using Shape = std::vector<std::int64_t>;
 
 constexpr int max_rank = 6;
 
-/// Binary operators with ONNX (numpy) broadcasting: model::apply_binary_f32, the CPU
+/// Binary operators with ONNX (numpy) broadcasting: model::apply_binary, the CPU
 /// executor's own function (arithmetic operators only).
 using Binary = model::BinaryOp;
 

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "xbarmc/hd.hpp"
 
@@ -33,10 +34,13 @@ enum class BinaryOp {
   prelu
 };
 
-/// The float result of an arithmetic binary operator (comparisons and logical operators
-/// give booleans: not here). Mod on floats is C's fmod (ONNX requires fmod = 1 for floats);
+/// The result of an arithmetic binary operator (comparisons and logical operators give
+/// booleans: not here), on floats (activations) or integers (shape arithmetic, host
+/// only). Floats: Mod is C's fmod (ONNX requires fmod = 1 for floats), Pow squares exactly.
+/// Integers: division and Mod by zero give 0, Mod takes the divisor's sign (fmod = 0).
 /// PRelu's b is the slope.
-XBARMC_HD float apply_binary_f32(BinaryOp op, float a, float b) {
+template <typename T>
+XBARMC_HD T apply_binary(BinaryOp op, T a, T b) {
   switch (op) {
     case BinaryOp::add:
       return a + b;
@@ -45,15 +49,27 @@ XBARMC_HD float apply_binary_f32(BinaryOp op, float a, float b) {
     case BinaryOp::mul:
       return a * b;
     case BinaryOp::div:
-      return a / b;
+      if constexpr (std::is_integral_v<T>)
+        return b == 0 ? 0 : a / b;
+      else
+        return a / b;
     case BinaryOp::pow_:
-      return b == 2.0f ? a * a : powf(a, b);
+      if constexpr (std::is_integral_v<T>)
+        return static_cast<T>(pow(static_cast<double>(a), static_cast<double>(b)));
+      else
+        return b == 2.0f ? a * a : powf(a, b);
     case BinaryOp::max_:
       return a > b ? a : b;
     case BinaryOp::min_:
       return a < b ? a : b;
     case BinaryOp::mod:
-      return fmodf(a, b);
+      if constexpr (std::is_integral_v<T>) {
+        if (b == 0) return 0;
+        const T r = a % b;
+        return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+      } else {
+        return fmodf(a, b);
+      }
     case BinaryOp::prelu:
       return a >= 0 ? a : a * b;
     default:
