@@ -20,8 +20,11 @@
 namespace xbarmc::cuda::detail {
 
 /// Read noise runs on the warp kernel with DAC codes of at most this many bits: the
-/// variance product takes the squared codes in f16, exact up to 45^2 < 2^11.
-constexpr int kNoiseMaxDacBits = 5;
+/// variance product takes the squared codes in f16, one part while they are at most
+/// 2^11 (codes of up to 5 bits), split into hi + lo parts above (exact while the square
+/// fits f16's range, 255^2 < 65504).
+constexpr int kNoiseMaxDacBits = 8;
+constexpr int kNoiseOnePartDacBits = 5;
 
 struct SmemLayout {
   int bh, bl, a, c, y, q, red, x, r, col, w, rowk, total;

@@ -40,7 +40,7 @@ bool warp_kernel_supports(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const int reads = plan.phases * plan.steps;
   if (!warp::supports_reads(reads)) return false;
-  if (l.m->hw.read_noise > 0 && plan.dac_bits > kNoiseMaxDacBits) return false;  // squared codes exact in f16
+  if (l.m->hw.read_noise > 0 && plan.dac_bits > kNoiseMaxDacBits) return false;  // squared codes in f16 range
   if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
   if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->win_cols > 128) return false;
   return warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(reads),

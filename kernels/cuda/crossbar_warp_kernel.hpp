@@ -152,12 +152,21 @@ XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
          (static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(hi))) << 16);
 }
 
-/// The squares of the two f16 DAC codes of an mma B register: exact while the codes are at
-/// most 45 (squares up to 2^11), so for DAC codes of up to detail::kNoiseMaxDacBits bits.
-XBARMC_SIMT std::uint32_t square_half2(std::uint32_t w) {
-  const float lo = __half2float(__ushort_as_half(static_cast<unsigned short>(w & 0xffffu)));
-  const float hi = __half2float(__ushort_as_half(static_cast<unsigned short>(w >> 16)));
-  return pack_half2(lo * lo, hi * hi);
+/// The squares of the two f16 DAC codes of an mma B register, as f16 hi + lo parts: the
+/// square (exact in float) rounded to f16, and the rest, which is exact in f16 while the
+/// square has at most 22 significant bits and fits f16's range: codes of up to 255
+/// (detail::kNoiseMaxDacBits = 8). Codes of up to 45 (5 bits) square to at most 2^11:
+/// then the lo part is 0.
+XBARMC_SIMT void square_half2(std::uint32_t w, std::uint32_t& hi, std::uint32_t& lo) {
+  float s[2], h[2];
+  XBARMC_UNROLL
+  for (int k = 0; k < 2; ++k) {
+    const float x = __half2float(__ushort_as_half(static_cast<unsigned short>(w >> (16 * k))));
+    s[k] = x * x;
+    h[k] = __half2float(__float2half_rn(s[k]));
+  }
+  hi = pack_half2(h[0], h[1]);
+  lo = pack_half2(s[0] - h[0], s[1] - h[1]);
 }
 
 /// The read-noise gains (G / dG)^2 of the two cells of an mma A register, from their
@@ -347,13 +356,17 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
-                std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1];
+                std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1], b0l = 0, b1l = 0;
                 if (p.dac_bits > 1) {
-                  b0 = square_half2(b0);
-                  b1 = square_half2(b1);
+                  square_half2(bf[f][ks][0], b0, b0l);
+                  square_half2(bf[f][ks][1], b1, b1l);
                 }
                 simt::mma_16816(var[f], gh, b0, b1);
                 simt::mma_16816(var[f], gl, b0, b1);
+                if (p.dac_bits > kNoiseOnePartDacBits) {  // squares above 2^11: their lo parts too
+                  simt::mma_16816(var[f], gh, b0l, b1l);
+                  simt::mma_16816(var[f], gl, b0l, b1l);
+                }
               }
             }
           }

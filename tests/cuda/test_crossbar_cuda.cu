@@ -69,6 +69,8 @@ std::vector<Case> cases() {
   HardwareConfig noisy_dac = noisy;  // read noise with 2-bit DAC codes: the variance takes their squares
   noisy_dac.dac_bits = 2;
   c.push_back({"read_noise_dac2", noisy_dac, true});
+  noisy_dac.dac_bits = 8;
+  c.push_back({"read_noise_dac8", noisy_dac, false});
   HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
   tall.rows = 256;
   c.push_back({"rows256", tall, false});
@@ -260,27 +262,27 @@ TEST(CrossbarCudaKernel, DacCodesWiderThanElevenBitsAreRefused) {
   }
 }
 
-// Read noise takes squared DAC codes in f16, exact for codes of up to 5 bits: wider ones
-// are refused with the key to change.
-TEST(CrossbarCudaKernel, ReadNoiseWithDacCodesWiderThanFiveBitsIsRefused) {
+// Read noise takes squared DAC codes in f16 (hi + lo parts), in range for codes of up to
+// 8 bits: wider ones are refused with the key to change.
+TEST(CrossbarCudaKernel, ReadNoiseWithDacCodesWiderThanEightBitsIsRefused) {
   HardwareConfig hw;
   hw.read_noise = 0.05;
-  hw.dac_bits = 6;
-  hw.input_bits = 7;  // 7-bit unsigned inputs: 2 reads of 6-bit DAC codes
+  hw.dac_bits = 9;
+  hw.input_bits = 10;  // 10-bit unsigned inputs: 2 reads of 9-bit DAC codes
   const auto W = random_values(32 * 4, 7, -1.0f, 1.0f);
   const MappedMatrix mm = map_naive(W.data(), 32, 4, hw);
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
   cuda::CrossbarLaunch l = dense_launch(dm, 32, 4, 4, quant::activation_quantizer(0.0f, 1.0f, hw.input_bits));
   try {
     cuda::crossbar_kernel(l);
-    ADD_FAILURE() << "read noise with 6-bit DAC codes was accepted";
+    ADD_FAILURE() << "read noise with 9-bit DAC codes was accepted";
   } catch (const Unsupported& e) {
     EXPECT_NE(std::string(e.what()).find("dac_bits"), std::string::npos) << e.what();
   }
-  hw.dac_bits = 5;
-  const MappedMatrix mm5 = map_naive(W.data(), 32, 4, hw);
-  cuda::DeviceMatrix dm5 = cuda::upload_matrix(mm5);
-  l.m = &dm5;
+  hw.dac_bits = 8;
+  const MappedMatrix mm8 = map_naive(W.data(), 32, 4, hw);
+  cuda::DeviceMatrix dm8 = cuda::upload_matrix(mm8);
+  l.m = &dm8;
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
 }
 

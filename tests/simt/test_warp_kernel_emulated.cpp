@@ -100,6 +100,10 @@ std::vector<Case> cases() {
   c.push_back({"read_noise_dac2_signed", noisy_dac, true, Shape::dense});
   noisy_dac.dac_bits = 4;
   c.push_back({"read_noise_dac4", noisy_dac, false, Shape::dense});
+  noisy_dac.dac_bits = 8;  // squares above 2^11: f16 hi + lo parts (one read per vector)
+  c.push_back({"read_noise_dac8", noisy_dac, false, Shape::dense});
+  noisy_dac.dac_bits = 6;  // signed: 7-bit magnitudes in two 6-bit steps
+  c.push_back({"read_noise_dac6_signed", noisy_dac, true, Shape::dense});
   HardwareConfig r100 = d;  // tiles whose read region (112 = 7 x 16) passes their edge
   r100.rows = r100.cols = 100;
   c.push_back({"rows100", r100, true, Shape::dense});
@@ -374,6 +378,24 @@ TEST(SimtEmulator, MmaShuffleAndBarriers) {
     }
   for (int t = 0; t < 64; ++t) EXPECT_EQ(shuffled[t], (t / 32) * 32 + ((t % 32) ^ 5));
   EXPECT_EQ(counted[1], 1) << "sync_block orders the block's threads";
+}
+
+// Read noise's squared DAC codes as f16 hi + lo parts (square_half2): exact for every code
+// pair of up to 8 bits, the lo part 0 for codes of up to 5 bits (one mma suffices there).
+// The end-to-end cases above cannot see the lo parts: they move sigma by at most 2^-12
+// relative, far below an ADC step.
+TEST(WarpKernelPieces, SquaredDacCodesSplitExactlyIntoTwoHalfParts) {
+  auto half_bits = [](float v) { return static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(v))); };
+  auto to_float = [](std::uint32_t bits) { return __half2float(__ushort_as_half(static_cast<unsigned short>(bits))); };
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; b += 17) {
+      const std::uint32_t w = half_bits(static_cast<float>(a)) | (half_bits(static_cast<float>(b)) << 16);
+      std::uint32_t hi = 0, lo = 0;
+      cuda::detail::square_half2(w, hi, lo);
+      ASSERT_EQ(to_float(hi & 0xffffu) + to_float(lo & 0xffffu), static_cast<float>(a * a)) << a;
+      ASSERT_EQ(to_float(hi >> 16) + to_float(lo >> 16), static_cast<float>(b * b)) << b;
+      if (a <= 45) ASSERT_EQ(lo & 0xffffu, 0u) << a;
+    }
 }
 
 // Column windows of tiles wider than 128 columns (kernels/cuda/host_matrix.cpp): every
