@@ -464,15 +464,16 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     steps.push_back([=](const CrossbarBinding&) { ops::index_map(mode, x, sx, lead, value, y, sy, s); });
     return;
   }
-  if (op == "Split") {  // each output a slice along the axis (shapes from binding)
+  if (op == "Split") {  // each output a slice along the axis, sized by the CPU's binding
     const Shape sx = in_shape(0);
     const int r = static_cast<int>(sx.size());
     const int axis = norm_axis(n.attr_int("axis", 0), r);
     const float* x = dev_float(n.inputs[0]);
+    const model::BoundOp bound = model::bind_op(n, in, ctx);  // every output's shape, omitted ones too
     std::int64_t offset = 0;
     for (std::size_t o = 0; o < n.outputs.size(); ++o) {
       const int v = n.outputs[o];
-      const Shape so = meta[v].shape;
+      const Shape so = bound.outputs.at(o).shape;
       if (v >= 0 && ptr[v]) {
         std::vector<std::int64_t> start(r, 0), step(r, 1);
         start[axis] = offset;
