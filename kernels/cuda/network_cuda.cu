@@ -329,6 +329,15 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     steps.push_back([=](const CrossbarBinding&) { ops::binary(bop, a, sa, c, sb, y, sy, s); });
     return;
   }
+  if (op == "Where") {  // a condition known before the run (a mask), float branches
+    if (!meta[n.inputs[0]].value) unsupported(n, "a condition computed at run time (a boolean activation)");
+    const std::int64_t* c = dev_ints(n.inputs[0]);
+    const float* a = dev_float(n.inputs[1]);
+    const float* b = dev_float(n.inputs[2]);
+    const Shape sc = in_shape(0), sa = in_shape(1), sb = in_shape(2);
+    steps.push_back([=](const CrossbarBinding&) { ops::where(c, sc, a, sa, b, sb, y, sy, s); });
+    return;
+  }
   if (op == "Expand") {
     const float* x = dev_float(n.inputs[0]);
     const Shape sx = in_shape(0);

@@ -72,6 +72,11 @@ __global__ void binary_kernel(Binary op, const float* a, Bcast ba, const float* 
   XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_binary<float>(op, a[offset_of(i, ba)], b[offset_of(i, bb)]);
 }
 
+__global__ void where_kernel(const std::int64_t* c, Bcast bc, const float* a, Bcast ba, const float* b, Bcast bb,
+                             float* y, std::int64_t n) {
+  XBARMC_GRID_STRIDE(i, n) y[i] = c[offset_of(i, bc)] ? a[offset_of(i, ba)] : b[offset_of(i, bb)];
+}
+
 __global__ void expand_kernel(const float* x, Bcast bx, float* y, std::int64_t n) {
   XBARMC_GRID_STRIDE(i, n) y[i] = x[offset_of(i, bx)];
 }
@@ -279,6 +284,15 @@ void binary(Binary op, const float* a, const Shape& sa, const float* b, const Sh
   const std::int64_t n = numel(sy);
   if (n == 0) return;
   binary_kernel<<<grid_for(n), kBlock, 0, s>>>(op, a, make_bcast(sa, sy), b, make_bcast(sb, sy), y, n);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void where(const std::int64_t* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb,
+           float* y, const Shape& sy, cudaStream_t s) {
+  const std::int64_t n = numel(sy);
+  if (n == 0) return;
+  where_kernel<<<grid_for(n), kBlock, 0, s>>>(c, make_bcast(sc, sy), a, make_bcast(sa, sy), b, make_bcast(sb, sy), y,
+                                              n);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

@@ -26,6 +26,9 @@ using Binary = model::BinaryOp;
 void unary(model::UnaryOp op, const model::UnaryParams& p, const float* x, float* y, std::int64_t n, cudaStream_t s);
 void binary(Binary op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy,
             cudaStream_t s);
+/// Where: y = c ? a : b with broadcasting (c: booleans as int64, device memory).
+void where(const std::int64_t* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb,
+           float* y, const Shape& sy, cudaStream_t s);
 /// y (shape sy) = x broadcast (Expand).
 void expand(const float* x, const Shape& sx, float* y, const Shape& sy, cudaStream_t s);
 void transpose(const float* x, const Shape& sx, const std::vector<std::int64_t>& perm, float* y, cudaStream_t s);

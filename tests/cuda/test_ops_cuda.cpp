@@ -100,6 +100,13 @@ std::vector<OpCase> cases() {
                  b.node("Split", {"x", "parts"}, {"a", "c", "d"}).i("axis", 1);
                  b.node("Concat", {"d", "a", "c"}, {"y"}).i("axis", 1);  // another order: every part used
                }});
+  c.push_back({"where_constant_mask", {3, 4}, [](OnnxBuilder& b) {
+                 b.init("m", {4}, {1.0f, -1.0f, 0.5f, -2.0f});
+                 b.init("zero", {}, {0.0f});
+                 b.init("fill", {}, {-1.5f});
+                 b.node("Greater", {"m", "zero"}, {"mask"});  // folded on import: a boolean constant
+                 b.node("Where", {"mask", "x", "fill"}, {"y"});
+               }});
   return c;
 }
 
