@@ -102,9 +102,11 @@ std::string StageProfile::table(std::size_t top) const {
   const std::size_t all = st.size();
   if (st.size() > top) st.resize(top);
   out += fmt::format("  longest stages ({} of {}, all in profile.csv):\n", st.size(), all);
+  std::size_t width = 24;  // the names' column fits the longest listed name
+  for (const auto& s : st) width = std::max(width, s.name.size());
   for (const auto& s : st) {
-    out += fmt::format("  {:<40} {:<9} {:>9} calls {:>10.4f} s {:>6.1f} %\n", s.name, stage_kind_name(s.kind), s.calls,
-                       s.seconds, share(s.seconds));
+    out += fmt::format("  {:<{}} {:<9} {:>9} calls {:>10.4f} s {:>6.1f} %\n", s.name, width, stage_kind_name(s.kind),
+                       s.calls, s.seconds, share(s.seconds));
   }
   return out;
 }
