@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <type_traits>
 
 #include "op_common.hpp"
 #include "xbarmc/model/elementwise.hpp"

@@ -779,18 +779,7 @@ class GlobalPoolKernel : public OpKernel {
  public:
   GlobalPoolKernel(bool max, std::int64_t planes, std::int64_t size) : max_(max), planes_(planes), size_(size) {}
   void run(const TensorView* in, const TensorView* out, RunContext&) override {
-    for (std::int64_t p = 0; p < planes_; ++p) {
-      const float* src = in[0].f() + p * size_;
-      if (max_) {
-        float m = -std::numeric_limits<float>::infinity();
-        for (std::int64_t k = 0; k < size_; ++k) m = src[k] > m ? src[k] : m;
-        out[0].f()[p] = m;
-      } else {
-        float s = 0.0f;
-        for (std::int64_t k = 0; k < size_; ++k) s += src[k];
-        out[0].f()[p] = s / static_cast<float>(size_);
-      }
-    }
+    for (std::int64_t p = 0; p < planes_; ++p) out[0].f()[p] = global_pool(max_, in[0].f() + p * size_, size_);
   }
 
  private:
@@ -915,24 +904,8 @@ class SoftmaxKernel : public OpKernel {
   void run(const TensorView* in, const TensorView* out, RunContext&) override {
     for (std::int64_t o = 0; o < outer_; ++o)
       for (std::int64_t i = 0; i < inner_; ++i) {
-        const float* x = in[0].f() + o * dim_ * inner_ + i;
-        float* y = out[0].f() + o * dim_ * inner_ + i;
-        float m = -std::numeric_limits<float>::infinity();
-        for (std::int64_t k = 0; k < dim_; ++k) m = x[k * inner_] > m ? x[k * inner_] : m;
-        float s = 0.0f;
-        if (log_) {
-          for (std::int64_t k = 0; k < dim_; ++k) s += std::exp(x[k * inner_] - m);
-          const float ls = std::log(s);
-          for (std::int64_t k = 0; k < dim_; ++k) y[k * inner_] = x[k * inner_] - m - ls;
-        } else {
-          for (std::int64_t k = 0; k < dim_; ++k) {
-            const float e = std::exp(x[k * inner_] - m);
-            y[k * inner_] = e;
-            s += e;
-          }
-          const float inv = 1.0f / s;
-          for (std::int64_t k = 0; k < dim_; ++k) y[k * inner_] *= inv;
-        }
+        const std::int64_t at = o * dim_ * inner_ + i;
+        softmax_line(in[0].f() + at, out[0].f() + at, dim_, inner_, log_);
       }
   }
 

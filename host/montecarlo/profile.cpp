@@ -29,6 +29,10 @@ std::string node_stage_name(const model::Model& model, int node) {
   return n.op_type + " " + n.name;
 }
 
+StageKind node_stage_kind(const model::Model& model, int node) {
+  return model.node_layer(node) >= 0 ? StageKind::crossbar : StageKind::digital;
+}
+
 void StageProfile::set_clock(std::string clock) {
   std::lock_guard<std::mutex> lock(mutex_);
   clock_ = std::move(clock);

@@ -141,8 +141,7 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
     const model::Model& m = study.model();
     for (std::size_t k = 0; k < m.graph().nodes.size(); ++k) {
       const int node = static_cast<int>(k);
-      control.profile->add(node_stage_name(m, node), m.node_layer(node) >= 0 ? StageKind::crossbar : StageKind::digital,
-                           0.0, 0);
+      control.profile->add(node_stage_name(m, node), node_stage_kind(m, node), 0.0, 0);
     }
   }
 
@@ -249,8 +248,7 @@ void run_trials_cpu(const Study& study, std::uint32_t first, std::uint32_t count
       for (std::size_t k = 0; k < node_seconds.size(); ++k) {
         if (node_seconds[k] == 0.0) continue;  // folded while planning, or never run by this thread
         const int node = static_cast<int>(k);
-        control.profile->add(node_stage_name(m, node),
-                             m.node_layer(node) >= 0 ? StageKind::crossbar : StageKind::digital, node_seconds[k], runs);
+        control.profile->add(node_stage_name(m, node), node_stage_kind(m, node), node_seconds[k], runs);
       }
     }
   }

@@ -129,7 +129,7 @@ struct CrossbarLaunch {
 };
 /// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else block; `warp`
 /// falls back to `block` where it does not model the launch (more than 16 reads per
-/// vector). Read noise runs on the warp kernel only (DAC codes of up to 5 bits): such launches
+/// vector). Read noise runs on the warp kernel only (DAC codes of up to 8 bits): such launches
 /// take it whatever was asked, or are refused (Unsupported) where it cannot run them.
 /// Throws InvalidConfig for an unknown $XBARMC_CUDA_KERNEL.
 CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);

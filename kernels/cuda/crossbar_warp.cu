@@ -12,7 +12,7 @@ namespace {
 
 // Variants: read noise or not; read regions of up to 128 rows (8 mma k-steps, two blocks
 // per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM). With
-// read noise: one block per SM (159 registers; 193 for 256 rows).
+// read noise: one block per SM (register counts: docs/cuda.md).
 template <bool kNoise, int kKSteps>
 __global__ void __launch_bounds__(kThreads, (kNoise || kKSteps > warp::kMaxKSteps) ? 1 : 2)
     warp_crossbar_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {

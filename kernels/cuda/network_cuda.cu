@@ -264,8 +264,7 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
 void GpuNetwork::Impl::add_step(int k, const Node& n) {
   add_node(k, n);
   step_stage.resize(steps.size(), montecarlo::node_stage_name(model, k));
-  step_kind.resize(steps.size(),
-                   model.node_layer(k) >= 0 ? montecarlo::StageKind::crossbar : montecarlo::StageKind::digital);
+  step_kind.resize(steps.size(), montecarlo::node_stage_kind(model, k));
 }
 
 void GpuNetwork::Impl::add_node(int k, const Node& n) {
@@ -444,10 +443,8 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     const Shape sx = in_shape(0);
     const std::int64_t planes = sx[0] * sx[1], size = numel(sx) / planes;
     const float* x = dev_float(n.inputs[0]);
-    if (op == "GlobalMaxPool")
-      steps.push_back([=](const CrossbarBinding&) { ops::max_rows(x, planes, size, y, s); });
-    else
-      steps.push_back([=](const CrossbarBinding&) { ops::mean_rows(x, planes, size, y, s); });
+    const bool max = op == "GlobalMaxPool";
+    steps.push_back([=](const CrossbarBinding&) { ops::global_pool(max, x, planes, size, y, s); });
     return;
   }
   if (const auto rb = model::reduce_binding(n, in, ctx)) {

@@ -157,50 +157,18 @@ __global__ void pool_kernel(Pool p, const float* x, float* y) {
   }
 }
 
-__global__ void reduce_mean_kernel(const float* x, std::int64_t outer, std::int64_t red, std::int64_t inner, float* y) {
-  const std::int64_t n = outer * inner;
-  XBARMC_GRID_STRIDE(i, n) {
-    const std::int64_t in = i % inner, o = i / inner;
-    float acc = 0.0f;
-    for (std::int64_t r = 0; r < red; ++r) acc += x[(o * red + r) * inner + in];
-    y[i] = acc / static_cast<float>(red);
-  }
-}
-
-// Softmax and LogSoftmax with the CPU executor's arithmetic (SoftmaxKernel, ops_nn.cpp).
+// Softmax and LogSoftmax: model::softmax_line, the CPU executor's own function.
 __global__ void softmax_kernel(const float* x, std::int64_t outer, std::int64_t dim, std::int64_t inner, bool log,
                                float* y) {
   const std::int64_t n = outer * inner;
   XBARMC_GRID_STRIDE(i, n) {
-    const std::int64_t in = i % inner, o = i / inner;
-    const float* xp = x + o * dim * inner + in;
-    float* yp = y + o * dim * inner + in;
-    float mx = -INFINITY;
-    for (std::int64_t d = 0; d < dim; ++d) mx = xp[d * inner] > mx ? xp[d * inner] : mx;
-    float sum = 0.0f;
-    if (log) {
-      for (std::int64_t d = 0; d < dim; ++d) sum += expf(xp[d * inner] - mx);
-      const float ls = logf(sum);
-      for (std::int64_t d = 0; d < dim; ++d) yp[d * inner] = xp[d * inner] - mx - ls;
-    } else {
-      for (std::int64_t d = 0; d < dim; ++d) {
-        const float e = expf(xp[d * inner] - mx);
-        yp[d * inner] = e;
-        sum += e;
-      }
-      const float inv = 1.0f / sum;
-      for (std::int64_t d = 0; d < dim; ++d) yp[d * inner] *= inv;
-    }
+    const std::int64_t at = (i / inner) * dim * inner + i % inner;
+    model::softmax_line(x + at, y + at, dim, inner, log);
   }
 }
 
-__global__ void max_rows_kernel(const float* x, std::int64_t outer, std::int64_t inner, float* y) {
-  XBARMC_GRID_STRIDE(i, outer) {
-    const float* xp = x + i * inner;
-    float m = -INFINITY;
-    for (std::int64_t k = 0; k < inner; ++k) m = xp[k] > m ? xp[k] : m;
-    y[i] = m;
-  }
+__global__ void global_pool_kernel(bool max, const float* x, std::int64_t planes, std::int64_t size, float* y) {
+  XBARMC_GRID_STRIDE(i, planes) y[i] = model::global_pool(max, x + i * size, size);
 }
 
 __global__ void reduce_kernel(model::Reduce op, const float* x, ReduceDims d, float* y, std::int64_t n) {
@@ -359,15 +327,9 @@ void pool2d(const Pool& p, const float* x, float* y, cudaStream_t s) {
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
-void mean_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s) {
-  if (outer == 0) return;
-  reduce_mean_kernel<<<grid_for(outer), kBlock, 0, s>>>(x, outer, inner, 1, y);
-  XBARMC_CUDA_CHECK_LAUNCH();
-}
-
-void max_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s) {
-  if (outer == 0) return;
-  max_rows_kernel<<<grid_for(outer), kBlock, 0, s>>>(x, outer, inner, y);
+void global_pool(bool max, const float* x, std::int64_t planes, std::int64_t size, float* y, cudaStream_t s) {
+  if (planes == 0) return;
+  global_pool_kernel<<<grid_for(planes), kBlock, 0, s>>>(max, x, planes, size, y);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

@@ -48,10 +48,9 @@ struct Pool {
   bool count_include_pad = false;
 };
 void pool2d(const Pool& p, const float* x, float* y, cudaStream_t s);
-/// Mean (max) over the `inner` values of each of `outer` rows, accumulated in float in
-/// order: GlobalAveragePool (GlobalMaxPool), as the CPU executor computes them.
-void mean_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s);
-void max_rows(const float* x, std::int64_t outer, std::int64_t inner, float* y, cudaStream_t s);
+/// GlobalMaxPool (max) or GlobalAveragePool of each of `planes` planes of `size` values:
+/// model::global_pool, the CPU executor's own function.
+void global_pool(bool max, const float* x, std::int64_t planes, std::int64_t size, float* y, cudaStream_t s);
 /// Reduce* over the dims of `sx` where `reduced` is nonzero (any set of axes; keepdims
 /// does not change the data): model::reduce_init/step/finish in double, in the input's
 /// memory order, as the CPU executor does.

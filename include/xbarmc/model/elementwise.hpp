@@ -111,6 +111,40 @@ XBARMC_HD float reduce_finish(Reduce op, double a, std::int64_t count) {
   return static_cast<float>(a);
 }
 
+/// Softmax (log: LogSoftmax) of the `dim` values x[k * stride] into y[k * stride] (y may be
+/// x): the max, then the float sum of exp(x - max) in order.
+XBARMC_HD void softmax_line(const float* x, float* y, std::int64_t dim, std::int64_t stride, bool log) {
+  float m = -HUGE_VALF;
+  for (std::int64_t k = 0; k < dim; ++k) m = x[k * stride] > m ? x[k * stride] : m;
+  float s = 0.0f;
+  if (log) {
+    for (std::int64_t k = 0; k < dim; ++k) s += expf(x[k * stride] - m);
+    const float ls = logf(s);
+    for (std::int64_t k = 0; k < dim; ++k) y[k * stride] = x[k * stride] - m - ls;
+  } else {
+    for (std::int64_t k = 0; k < dim; ++k) {
+      const float e = expf(x[k * stride] - m);
+      y[k * stride] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (std::int64_t k = 0; k < dim; ++k) y[k * stride] *= inv;
+  }
+}
+
+/// GlobalMaxPool / GlobalAveragePool of one plane of n values: the max from -inf, or the
+/// float sum in order divided by n.
+XBARMC_HD float global_pool(bool max, const float* x, std::int64_t n) {
+  if (max) {
+    float m = -HUGE_VALF;
+    for (std::int64_t k = 0; k < n; ++k) m = x[k] > m ? x[k] : m;
+    return m;
+  }
+  float s = 0.0f;
+  for (std::int64_t k = 0; k < n; ++k) s += x[k];
+  return s / static_cast<float>(n);
+}
+
 /// Tile and Pad: the input element an output element reads.
 enum class IndexMap { tile, pad_constant, pad_reflect, pad_edge };
 

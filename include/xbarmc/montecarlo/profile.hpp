@@ -34,6 +34,9 @@ const char* stage_kind_name(StageKind kind);
 /// index when it has no name). Both backends name their stages this way.
 std::string node_stage_name(const model::Model& model, int node);
 
+/// The kind of graph node `node`'s stage: crossbar for a weight layer, else digital.
+StageKind node_stage_kind(const model::Model& model, int node);
+
 /// Time per stage, in the order stages first appear. Thread-safe.
 class StageProfile {
  public:
