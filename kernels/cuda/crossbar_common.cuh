@@ -181,9 +181,8 @@ struct HostMatrix {
 };
 
 /// The tables of a mapped matrix (kernels/cuda/host_matrix.cpp). Throws Unsupported for
-/// what the GPU path does not model (tiles read over more than 256 rows; a logical column
-/// spread over more than 128 physical columns; row tiles of one column tile holding
-/// different columns).
+/// what the GPU path does not model (a logical column spread over more than 128 physical
+/// columns; row tiles of one column tile holding different columns).
 HostMatrix host_matrix(const MappedMatrix& m);
 
 /// The fields of LayerParams both kernels fill the same way (everything but the

@@ -11,8 +11,9 @@ namespace xbarmc::cuda::detail {
 namespace {
 
 // Variants: read noise or not; read regions of up to 128 rows (8 mma k-steps, two blocks
-// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM). With
-// read noise: one block per SM (register counts: docs/cuda.md).
+// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM); more
+// than 256 rows on the 8-step variants in row chunks (warp_row_chunks: one block per SM for
+// its shared memory). With read noise: one block per SM (register counts: docs/cuda.md).
 template <bool kNoise, int kKSteps>
 __global__ void __launch_bounds__(kThreads, (kNoise || kKSteps > warp::kMaxKSteps) ? 1 : 2)
     warp_crossbar_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
@@ -42,23 +43,24 @@ bool warp_kernel_supports(const CrossbarLaunch& l) {
   if (!warp::supports_reads(reads)) return false;
   if (l.m->hw.read_noise > 0 && plan.dac_bits > kNoiseMaxDacBits) return false;  // squared codes in f16 range
   if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
-  if (l.m->rows_p > 16 * warp::kMaxKStepsTall || l.m->win_cols > 128) return false;
+  if (l.m->win_cols > 128) return false;
   return warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(reads),
-                       l.samples_per_trial * l.geo.positions)
+                       l.samples_per_trial * l.geo.positions, l.m->hw.read_noise > 0)
              .V > 0;
 }
 
 std::int64_t warp_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
-  const int V =
-      warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases * plan.steps), vectors).V;
+  const int V = warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases * plan.steps),
+                              vectors, l.m->hw.read_noise > 0)
+                    .V;
   return (vectors + V - 1) / V * l.m->n_windows * l.trials;
 }
 
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
-  const bool noise = w.p.read_noise > 0.0f, tall = w.p.rows_p > 16 * warp::kMaxKSteps;
+  const bool noise = w.p.read_noise > 0.0f, tall = warp_k_steps(w.p.rows_p) == warp::kMaxKStepsTall;
   if (noise && tall) {
     launch_variant<true, warp::kMaxKStepsTall>(w, stream);
   } else if (noise) {

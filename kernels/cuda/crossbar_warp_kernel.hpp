@@ -38,14 +38,34 @@ constexpr int kOneBlockBudget = 220 * 1024;
 struct WarpSmem {
   int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
   int warp0, warp_bytes;                      // per-warp regions
-  int x, s, col;                              // offsets inside a warp's region
-  int ldk;                                    // f16 per transposed level row (rows_p + kPadK)
+  int x, s, col, part;                        // offsets inside a warp's region
+  int rows_k;                                 // rows of a row chunk (rows_p unless the tile is read in chunks)
+  int ldk;                                    // f16 per transposed level row (rows_k + kPadK)
   int total;
 };
 
+/// The mma k-steps of the kernel variant that reads a tile over `rows_p` rows: the narrow
+/// variant up to 128 rows, the tall one up to 256, and the narrow one again, in row chunks
+/// (below), beyond.
+XBARMC_HD int warp_k_steps(int rows_p) {
+  return rows_p > 16 * warp::kMaxKSteps && rows_p <= 16 * warp::kMaxKStepsTall ? warp::kMaxKStepsTall
+                                                                               : warp::kMaxKSteps;
+}
+
+/// True when a tile read over `rows_p` rows is read in row chunks: more rows than the
+/// levels in shared memory and the B fragments in registers hold (256). Each warp then
+/// keeps its column fragments' pre-ADC sums (and read-noise variances) in its shared
+/// region across the chunks, and digitizes them after the last one.
+XBARMC_HD bool warp_row_chunks(int rows_p) { return rows_p > 16 * warp::kMaxKStepsTall; }
+
 inline int align_up(int x, int a) { return (x + a - 1) / a * a; }
 
-inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V) {
+/// The shared-memory layout for items of V vectors on a tile read over rows_p x cols_p
+/// cells, its levels held rows_k rows at a time (rows_k = rows_p, or the row chunk).
+/// Read in chunks, each warp also keeps its pass's pre-ADC column sums (and, with read
+/// noise, their variances) across the chunks.
+inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp, int V, int rows_k,
+                               bool noise) {
   WarpSmem s{};
   int o = 0;
   auto take = [&](std::size_t bytes) {
@@ -53,10 +73,11 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
     o += align_up(static_cast<int>(bytes), 128);
     return at;
   };
-  s.ldk = rows_p + kPadK;
+  s.rows_k = rows_k;
+  s.ldk = rows_k + kPadK;
   s.bh = take(sizeof(__half) * cols_p * s.ldk);
   s.bl = take(sizeof(__half) * cols_p * s.ldk);
-  s.rowk = take(sizeof(int4) * rows_p);
+  s.rowk = take(sizeof(int4) * rows_k);
   s.inv = take(sizeof(float) * cols_p);
   s.step = take(sizeof(float) * cols_p);
   s.y = take(sizeof(double) * V * max_logical);
@@ -65,11 +86,13 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.red = take(sizeof(double) * 2 * kWarps);
   int w = 0;
   s.x = w;
-  w += align_up(static_cast<int>(sizeof(float)) * rp.vectors * rows_p, 16);
+  w += align_up(static_cast<int>(sizeof(float)) * rp.vectors * rows_k, 16);
   s.s = w;
-  w += align_up(static_cast<int>(sizeof(std::int32_t)) * std::max(warp::kFrags * 4 * 32, rp.vectors * rows_p), 16);
+  w += align_up(static_cast<int>(sizeof(std::int32_t)) * std::max(warp::kFrags * 4 * 32, rp.vectors * rows_k), 16);
   s.col = w;
-  w += static_cast<int>(sizeof(double)) * rp.vectors * cols_p;
+  w += align_up(static_cast<int>(sizeof(double)) * rp.vectors * cols_p, 16);
+  s.part = w;
+  if (rows_k < rows_p) w += static_cast<int>(sizeof(float)) * (cols_p / 16) * warp::kFrags * 4 * 32 * (noise ? 2 : 1);
   s.warp_bytes = align_up(w, 128);
   s.warp0 = o;
   s.total = o + kWarps * s.warp_bytes;
@@ -82,14 +105,24 @@ struct WarpChunking {
   int blocks_per_sm = 1;
 };
 
+/// Vectors per item and the shared-memory layout. A tile read in row chunks takes one pass
+/// of vectors per warp (its partial sums live in the warp's region) and the largest chunk
+/// of 128, 64, 32 or 16 rows that fits.
 inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const warp::ReadPlan& rp,
-                                  std::int64_t vectors_per_trial) {
+                                  std::int64_t vectors_per_trial, bool noise) {
   const int unit = kWarps * rp.vectors;
+  if (warp_row_chunks(rows_p)) {
+    for (int rows_k = 16 * warp::kMaxKSteps; rows_k >= 16; rows_k /= 2) {
+      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, unit, rows_k, noise);
+      if (s.total <= kOneBlockBudget) return WarpChunking{unit, s, 1};
+    }
+    return WarpChunking{};
+  }
   const std::int64_t wanted = (vectors_per_trial + unit - 1) / unit * unit;
   const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, std::max<std::int64_t>(unit, wanted)));
   for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
     for (int V = vmax; V >= unit; V -= unit) {
-      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V);
+      const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, rows_p, noise);
       if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
     }
   }
@@ -191,14 +224,19 @@ XBARMC_SIMT void gain_fragment(std::uint32_t h, std::uint32_t l, float gmin_dg, 
 /// (physics/read_noise.hpp): per read and column, sigma = read_noise sqrt(sum_r d_r^2
 /// (G[r][c] / dG)^2), the variance a second tensor-core product of the squared DAC codes
 /// (the codes themselves when bit-serial: d^2 = d) with the cells' (G / dG)^2, one normal
-/// per (vector, phase, step, column). kKSteps: 16-row mma
-/// steps the tile's read region may have (8: up to 128 rows; 16: up to 256).
+/// per (vector, phase, step, column). kKSteps: 16-row mma steps a row chunk may have (8:
+/// up to 128 rows; 16: up to 256). A tile read over more rows than one chunk (w.rows_k <
+/// p.rows_p: more than 256 rows, warp_row_chunks) is read chunk by chunk: the block loads
+/// a chunk's levels, every warp adds the chunk's products to its pass's pre-ADC column
+/// sums, kept in its shared region (`part`) between chunks, and after the last chunk
+/// digitizes them. The sums take the mma steps in the same k order either way, so the
+/// chunks change no result.
 template <bool kNoise, int kKSteps>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                     unsigned char* smem) {
   __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
   __half* Bl = reinterpret_cast<__half*>(smem + w.bl);      // lo part
-  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_p] each row's input (RowInput)
+  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_k] each row's input (RowInput)
   float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
   float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
   double* Y = reinterpret_cast<double*>(smem + w.y);        // [V][max_logical] outputs (integer domain)
@@ -208,16 +246,18 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
-  float* Xw = reinterpret_cast<float*>(region + w.x);                // [vectors][rows_p] float inputs
-  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_p] input codes, then
+  float* Xw = reinterpret_cast<float*>(region + w.x);                // [vectors][rows_k] float inputs
+  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_k] input codes, then
   float* Sw = reinterpret_cast<float*>(region + w.s);                // the staged ADC outputs (aliased)
   double* COLw = reinterpret_cast<double*>(region + w.col);          // [vectors][cols_p] digitized columns
+  float* Pw = reinterpret_cast<float*>(region + w.part);             // row chunks: [2][cols_p / 16][kFrags][4][32]
 
-  const int ldk = w.ldk, nks = p.rows_p / 16, nmf = p.cols_p / 16, ml = p.max_logical;
+  const int ldk = w.ldk, rk = w.rows_k, nmf = p.cols_p / 16, ml = p.max_logical;
+  const int n_chunks = (p.rows_p + rk - 1) / rk;
   const int vp = rp.vectors;
   const std::int64_t first = simt::block_x() * p.items_per_block;
   const std::int64_t last = p.items < first + p.items_per_block ? p.items : first + p.items_per_block;
-  std::int64_t loaded_b = -1;  // (trial, tile, window) whose levels are in shared memory
+  std::int64_t loaded_b = -1;  // (trial, tile, window, chunk) whose levels are in shared memory
 
   for (std::int64_t item = first; item < last; ++item) {
     const Item it = item_of(p, item);
@@ -236,187 +276,214 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
       const int tile = rt * p.tile_cols + p.win_tile[ct];
-      simt::sync_block();  // every reader of the previous row tile's buffers is done
       const std::int64_t chip = static_cast<std::int64_t>(t) * p.tiles + tile;
-      const std::int64_t key = chip * p.n_col_tiles + ct;  // (trial, tile, window)
-      if (key != loaded_b) {
-        // The window's levels for trial t, transposed to [column][row]: consecutive lanes
-        // take consecutive rows of one 8-column group (conflict-free 2-byte stores).
-        const uint4* gh = reinterpret_cast<const uint4*>(p.hi + chip * p.rows_p * p.leff_cols + col0);
-        const uint4* gl = reinterpret_cast<const uint4*>(p.lo + chip * p.rows_p * p.leff_cols + col0);
-        const int groups8 = p.cols_p / 8, row8 = p.leff_cols / 8;
-        for (int i = tid; i < p.rows_p * groups8; i += kThreads) {
-          const int r = i % p.rows_p, c = (i / p.rows_p) * 8;
-          const uint4 vh = gh[r * row8 + c / 8], vl = gl[r * row8 + c / 8];
-          unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
-          memcpy(hh, &vh, sizeof(hh));
-          memcpy(hl, &vl, sizeof(hl));
-          XBARMC_UNROLL
-          for (int e = 0; e < 8; ++e) {
-            Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
-            Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
-          }
-        }
-        loaded_b = key;
-      }
-      for (int r = tid; r < p.rows_p; r += kThreads)
-        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
-      for (int c = tid; c < p.cols_p; c += kThreads) {
-        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-      }
-      simt::sync_block();
-
-      const int groups = (nv + vp - 1) / vp;
-      for (int gi = warp_id; gi < groups; gi += kWarps) {
-        const int vb = gi * vp;
-        // 1. Inputs of the pass's vectors (every gather in flight at once), their codes.
-        constexpr int kRowsPerLane = kKSteps / 2;  // 16 kKSteps rows over 32 lanes
-        float xs[warp::kMaxVectorsPerPass][kRowsPerLane];
-        XBARMC_UNROLL
-        for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
-          const int v = vb + vi;
-          const bool live = vi < vp && v < nv;
-          const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
-          XBARMC_UNROLL
-          for (int u = 0; u < kRowsPerLane; ++u) {
-            const int r = lane + 32 * u;
-            xs[vi][u] = live && r < p.rows_p ? gather_row(p, site, rowinfo[r]) : 0.0f;
-          }
-        }
-        XBARMC_UNROLL
-        for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
-          if (vi >= vp) break;
-          int qsum = 0;
-          XBARMC_UNROLL
-          for (int u = 0; u < kRowsPerLane; ++u) {
-            const int r = lane + 32 * u;
-            if (r < p.rows_p) {
-              const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
-              Xw[vi * p.rows_p + r] = xs[vi][u];
-              Cw[vi * p.rows_p + r] = q;
-              qsum += q;
-            }
-          }
-          if (p.weight_offset != 0) {
-            for (int o = 16; o > 0; o /= 2) qsum += simt::shfl_xor(qsum, o);
-            if (lane == 0 && vb + vi < nv) Q[vb + vi] += qsum;
-          }
-        }
-        simt::sync_warp();
-        // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
-        std::uint32_t bf[warp::kFrags][kKSteps][2];
-        XBARMC_UNROLL
-        for (int f = 0; f < warp::kFrags; ++f) {
-          const warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
-          const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * p.rows_p;
-          XBARMC_UNROLL
-          for (int ks = 0; ks < kKSteps; ++ks) {
+      for (int chunk = 0; chunk < n_chunks; ++chunk) {
+        const int r0 = chunk * rk, cr = p.rows_p - r0 < rk ? p.rows_p - r0 : rk;  // the chunk's rows
+        const int nks = cr / 16;
+        const bool last_chunk = chunk == n_chunks - 1;
+        simt::sync_block();  // every reader of the previous chunk's buffers is done
+        const std::int64_t key = (chip * p.n_col_tiles + ct) * n_chunks + chunk;  // (trial, tile, window, chunk)
+        if (key != loaded_b) {
+          // The window's levels of the chunk's rows for trial t, transposed to [column][row]:
+          // consecutive lanes take consecutive rows of one 8-column group (conflict-free
+          // 2-byte stores).
+          const uint4* gh = reinterpret_cast<const uint4*>(p.hi + (chip * p.rows_p + r0) * p.leff_cols + col0);
+          const uint4* gl = reinterpret_cast<const uint4*>(p.lo + (chip * p.rows_p + r0) * p.leff_cols + col0);
+          const int groups8 = p.cols_p / 8, row8 = p.leff_cols / 8;
+          for (int i = tid; i < cr * groups8; i += kThreads) {
+            const int r = i % cr, c = (i / cr) * 8;
+            const uint4 vh = gh[r * row8 + c / 8], vl = gl[r * row8 + c / 8];
+            unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
+            memcpy(hh, &vh, sizeof(hh));
+            memcpy(hl, &vl, sizeof(hl));
             XBARMC_UNROLL
-            for (int r = 0; r < 2; ++r) {
-              std::uint32_t word = 0u;
-              if (ks < nks && s.active) {
-                const int k = ks * 16 + warp::b_register(lane, r).row;
-                word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
-                                  static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
-              }
-              bf[f][ks][r] = word;
+            for (int e = 0; e < 8; ++e) {
+              Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
+              Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
             }
           }
+          loaded_b = key;
         }
-        simt::sync_warp();  // the codes are read: the staging area takes the ADC outputs now
-        // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
-        for (int mf = 0; mf < nmf; ++mf) {
-          const int m0 = mf * 16;
-          float acc[warp::kFrags][4], var[warp::kFrags][4];
+        for (int r = tid; r < cr; r += kThreads)
+          rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r0 + r]);
+        if (last_chunk) {
+          for (int c = tid; c < p.cols_p; c += kThreads) {
+            inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+            step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+          }
+        }
+        simt::sync_block();
+
+        const int groups = (nv + vp - 1) / vp;  // read in chunks: at most one per warp (warp_chunking)
+        for (int gi = warp_id; gi < groups; gi += kWarps) {
+          const int vb = gi * vp;
+          // 1. Inputs of the pass's vectors (every gather in flight at once), their codes.
+          constexpr int kRowsPerLane = kKSteps / 2;  // 16 kKSteps rows over 32 lanes
+          float xs[warp::kMaxVectorsPerPass][kRowsPerLane];
+          XBARMC_UNROLL
+          for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
+            const int v = vb + vi;
+            const bool live = vi < vp && v < nv;
+            const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
+            XBARMC_UNROLL
+            for (int u = 0; u < kRowsPerLane; ++u) {
+              const int r = lane + 32 * u;
+              xs[vi][u] = live && r < cr ? gather_row(p, site, rowinfo[r]) : 0.0f;
+            }
+          }
+          XBARMC_UNROLL
+          for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
+            if (vi >= vp) break;
+            int qsum = 0;
+            XBARMC_UNROLL
+            for (int u = 0; u < kRowsPerLane; ++u) {
+              const int r = lane + 32 * u;
+              if (r < cr) {
+                const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
+                Xw[vi * rk + r] = xs[vi][u];
+                Cw[vi * rk + r] = q;
+                qsum += q;
+              }
+            }
+            if (p.weight_offset != 0) {
+              for (int o = 16; o > 0; o /= 2) qsum += simt::shfl_xor(qsum, o);
+              if (lane == 0 && vb + vi < nv) Q[vb + vi] += qsum;
+            }
+          }
+          simt::sync_warp();
+          // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
+          std::uint32_t bf[warp::kFrags][kKSteps][2];
           XBARMC_UNROLL
           for (int f = 0; f < warp::kFrags; ++f) {
+            const warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
+            const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * rk;
             XBARMC_UNROLL
-            for (int i = 0; i < 4; ++i) acc[f][i] = var[f][i] = 0.0f;
+            for (int ks = 0; ks < kKSteps; ++ks) {
+              XBARMC_UNROLL
+              for (int r = 0; r < 2; ++r) {
+                std::uint32_t word = 0u;
+                if (ks < nks && s.active) {
+                  const int k = ks * 16 + warp::b_register(lane, r).row;
+                  word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
+                                    static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
+                }
+                bf[f][ks][r] = word;
+              }
+            }
           }
-          XBARMC_UNROLL
-          for (int ks = 0; ks < kKSteps; ++ks) {
-            if (ks >= nks) break;
-            std::uint32_t ah[4], al[4];
+          simt::sync_warp();  // the codes are read: the staging area takes the ADC outputs now
+          // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
+          for (int mf = 0; mf < nmf; ++mf) {
+            const int m0 = mf * 16;
+            float acc[warp::kFrags][4], var[warp::kFrags][4];
+            float* part = Pw + mf * warp::kFrags * 4 * 32 + lane;  // this lane's sums of fragment mf
+            float* part_var = part + nmf * warp::kFrags * 4 * 32;
             XBARMC_UNROLL
-            for (int r = 0; r < 4; ++r) {
-              const warp::RowCol e = warp::a_register(lane, r);
-              const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
-              ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
-              al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int i = 0; i < 4; ++i) {
+                acc[f][i] = chunk > 0 ? part[(f * 4 + i) * 32] : 0.0f;
+                var[f][i] = kNoise && chunk > 0 ? part_var[(f * 4 + i) * 32] : 0.0f;
+              }
+            }
+            XBARMC_UNROLL
+            for (int ks = 0; ks < kKSteps; ++ks) {
+              if (ks >= nks) break;
+              std::uint32_t ah[4], al[4];
+              XBARMC_UNROLL
+              for (int r = 0; r < 4; ++r) {
+                const warp::RowCol e = warp::a_register(lane, r);
+                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
+                ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
+                al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
+              }
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
+                simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
+              }
+              if (kNoise) {
+                std::uint32_t gh[4], gl[4];
+                XBARMC_UNROLL
+                for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1], b0l = 0, b1l = 0;
+                  if (p.dac_bits > 1) {
+                    square_half2(bf[f][ks][0], b0, b0l);
+                    square_half2(bf[f][ks][1], b1, b1l);
+                  }
+                  simt::mma_16816(var[f], gh, b0, b1);
+                  simt::mma_16816(var[f], gl, b0, b1);
+                  if (p.dac_bits > kNoiseOnePartDacBits) {  // squares above 2^11: their lo parts too
+                    simt::mma_16816(var[f], gh, b0l, b1l);
+                    simt::mma_16816(var[f], gl, b0l, b1l);
+                  }
+                }
+              }
+            }
+            if (!last_chunk) {  // the sums so far wait in the warp's region for the next chunk
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                XBARMC_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                  part[(f * 4 + i) * 32] = acc[f][i];
+                  if (kNoise) part_var[(f * 4 + i) * 32] = var[f][i];
+                }
+              }
+              continue;
             }
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
-              simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
-              simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
-            }
-            if (kNoise) {
-              std::uint32_t gh[4], gl[4];
               XBARMC_UNROLL
-              for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
-              XBARMC_UNROLL
-              for (int f = 0; f < warp::kFrags; ++f) {
-                std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1], b0l = 0, b1l = 0;
-                if (p.dac_bits > 1) {
-                  square_half2(bf[f][ks][0], b0, b0l);
-                  square_half2(bf[f][ks][1], b1, b1l);
+              for (int i = 0; i < 4; ++i) {
+                const warp::RowCol e = warp::c_element(lane, i);
+                const int m = m0 + e.row;
+                float sig = acc[f][i];
+                if (kNoise && var[f][i] != 0.0f) {
+                  const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
+                  if (sl.active && vb + sl.vector < nv) {
+                    const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
+                    sig += p.read_noise * sqrtf(var[f][i]) *
+                           physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
+                                                 static_cast<std::uint32_t>(tile), vector_index, sl.read / p.steps,
+                                                 sl.read % p.steps, p.steps, p.hw_cols, col0 + m);
+                  }
                 }
-                simt::mma_16816(var[f], gh, b0, b1);
-                simt::mma_16816(var[f], gl, b0, b1);
-                if (p.dac_bits > kNoiseOnePartDacBits) {  // squares above 2^11: their lo parts too
-                  simt::mma_16816(var[f], gh, b0l, b1l);
-                  simt::mma_16816(var[f], gl, b0l, b1l);
-                }
+                Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
               }
             }
-          }
-          XBARMC_UNROLL
-          for (int f = 0; f < warp::kFrags; ++f) {
-            XBARMC_UNROLL
-            for (int i = 0; i < 4; ++i) {
-              const warp::RowCol e = warp::c_element(lane, i);
-              const int m = m0 + e.row;
-              float sig = acc[f][i];
-              if (kNoise && var[f][i] != 0.0f) {
-                const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
-                if (sl.active && vb + sl.vector < nv) {
-                  const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
-                  sig += p.read_noise * sqrtf(var[f][i]) *
-                         physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
-                                               static_cast<std::uint32_t>(tile), vector_index, sl.read / p.steps,
-                                               sl.read % p.steps, p.steps, p.hw_cols, col0 + m);
-                }
-              }
-              Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
+            simt::sync_warp();
+            for (int u = lane; u < vp * 16; u += 32) {
+              const int vi = u / 16, c = u % 16;
+              const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
+              COLw[vi * p.cols_p + m0 + c] =
+                  physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
             }
+            simt::sync_warp();
           }
-          simt::sync_warp();
-          for (int u = lane; u < vp * 16; u += 32) {
-            const int vi = u / 16, c = u % 16;
-            const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
-            COLw[vi * p.cols_p + m0 + c] =
-                physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
+          // 4. Physical columns into the logical outputs (ascending, as the CPU) after the
+          // last chunk, and the exact float product of the chunk's inputs in row order (the
+          // reference; chunk after chunk, so the row order of the whole tile).
+          for (int u = lane; u < vp * mt; u += 32) {
+            const int vi = u / mt, j = u % mt, v = vb + vi;
+            if (v >= nv) continue;
+            if (last_chunk) {
+              double y = Y[v * ml + j];
+              for (int e = start[j]; e < start[j + 1]; ++e) y += wcol[e] * COLw[vi * p.cols_p + cols[e]];
+              Y[v * ml + j] = y;
+            }
+            float ref = R[v * ml + j];
+            const float* xv = Xw + vi * rk;
+            const std::int64_t mcol = logical_j[j];
+            for (int r = 0; r < cr; ++r) {
+              const std::int32_t k = rowinfo[r].x;
+              if (xv[r] != 0.0f && k >= 0) ref += xv[r] * p.weights[static_cast<std::int64_t>(k) * p.geo.M + mcol];
+            }
+            R[v * ml + j] = ref;
           }
-          simt::sync_warp();
+          simt::sync_warp();  // the warp's staging is free for its next pass
         }
-        // 4. Physical columns into the logical outputs (ascending, as the CPU), and the
-        // exact float product of this row tile's inputs in row order (the reference).
-        for (int u = lane; u < vp * mt; u += 32) {
-          const int vi = u / mt, j = u % mt, v = vb + vi;
-          if (v >= nv) continue;
-          double y = Y[v * ml + j];
-          for (int e = start[j]; e < start[j + 1]; ++e) y += wcol[e] * COLw[vi * p.cols_p + cols[e]];
-          Y[v * ml + j] = y;
-          float ref = R[v * ml + j];
-          const float* xv = Xw + vi * p.rows_p;
-          const std::int64_t mcol = logical_j[j];
-          for (int r = 0; r < p.rows_p; ++r) {
-            const std::int32_t k = rowinfo[r].x;
-            if (xv[r] != 0.0f && k >= 0) ref += xv[r] * p.weights[static_cast<std::int64_t>(k) * p.geo.M + mcol];
-          }
-          R[v * ml + j] = ref;
-        }
-        simt::sync_warp();  // the warp's staging is free for its next pass
       }
     }
     simt::sync_block();
@@ -435,7 +502,8 @@ struct WarpLaunch {
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
   w.rp = warp::read_plan(p.reads);
-  const WarpChunking chunking = warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial);
+  const WarpChunking chunking =
+      warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial, p.read_noise > 0.0f);
   if (chunking.V == 0) {
     throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
                                   p.rows_p, p.cols_p, p.max_logical));

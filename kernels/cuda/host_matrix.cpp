@@ -38,14 +38,6 @@ HostMatrix host_matrix(const MappedMatrix& m) {
   }
   d.rows_p = std::min(round16(rows_used), round16(hw.rows));
   const int cols_read = std::min(round16(cols_used), round16(hw.cols));
-  // Tiles read over up to 256 rows (the warp kernel; the block kernel takes 128).
-  if (d.rows_p > 256) {
-    throw Unsupported(
-        fmt::format("the CUDA backend reads at most 256 rows of a tile; this layer uses {} (use --backend cpu or "
-                    "smaller rows)",
-                    rows_used));
-  }
-
   // Column windows: per column tile, its logical columns (in the order of their first
   // physical column) in windows of at most 128 columns starting at multiples of 16, each
   // logical column in exactly one window (a window may also read columns of its

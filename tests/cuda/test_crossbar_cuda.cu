@@ -77,6 +77,12 @@ std::vector<Case> cases() {
   HardwareConfig noisy_tall = tall;  // read noise on 256-row tiles
   noisy_tall.read_noise = 0.05;
   c.push_back({"read_noise_rows256", noisy_tall, true});
+  HardwareConfig deep = d;  // 512-row tiles (300 rows used): the warp kernel in row chunks of 128 + 128 + 48 rows
+  deep.rows = 512;
+  c.push_back({"rows512", deep, true});
+  HardwareConfig noisy_deep = deep;  // and with read noise (chunks of 64 rows: the variances are kept too)
+  noisy_deep.read_noise = 0.05;
+  c.push_back({"read_noise_rows512", noisy_deep, false});
   HardwareConfig wide = d;  // 256-column tiles: the warp kernel in column windows whatever was asked
   wide.cols = 256;
   c.push_back({"cols256", wide, false});

@@ -113,6 +113,16 @@ std::vector<Case> cases() {
   HardwareConfig noisy256 = r256;  // read noise on the tall variant (gains computed in registers)
   noisy256.read_noise = 0.05;
   c.push_back({"read_noise_rows256", noisy256, true, Shape::dense});
+  // Tiles read over more than 256 rows, in row chunks (partial sums kept across chunks):
+  // 400 rows (chunks of 128, 128, 128 and 16 rows); 512 rows with read noise (its
+  // variances kept too; chunks of 64 rows, what fits shared memory with them).
+  HardwareConfig r400 = d;
+  r400.rows = 400;
+  c.push_back({"rows400_row_chunks", r400, true, Shape::dense});
+  HardwareConfig noisy512 = d;
+  noisy512.rows = 512;
+  noisy512.read_noise = 0.05;
+  c.push_back({"read_noise_rows512_row_chunks", noisy512, false, Shape::dense});
   // Tiles wider than 128 columns, read in column windows: 256 columns holding 20 x 8 used
   // ones (windows [0, 128) and [128, 256)); 6-bit weights (6 columns per logical column,
   // 30 x 6 = 180 used: windows [0, 128) and [112, 240), overlapping); 256 x 256 with read noise.
@@ -147,7 +157,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   std::int64_t samples = 24;
   switch (cs.shape) {
     case Shape::dense:
-      geo.K = cs.hw.rows > 128 ? 300 : 150;  // 256-row tiles: 2 row tiles as well (256 + 44)
+      geo.K = cs.hw.rows > 128 ? cs.hw.rows + 44 : 150;  // taller tiles: 2 row tiles as well (256 + 44, ...)
       geo.M = cs.M;
       break;
     case Shape::conv:
@@ -254,7 +264,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   w.p.item_err = item_err.data();
   simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total), [&](unsigned char* smem) {
     constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
-    const bool noise = w.p.read_noise > 0.0f, wide = w.p.rows_p > 16 * narrow;
+    const bool noise = w.p.read_noise > 0.0f, wide = detail::warp_k_steps(w.p.rows_p) == tall;
     if (noise) {
       wide ? detail::warp_crossbar_body<true, tall>(w.p, w.smem, w.rp, smem)
            : detail::warp_crossbar_body<true, narrow>(w.p, w.smem, w.rp, smem);
@@ -316,11 +326,15 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
   std::printf(
       "%s (warp kernel, emulated): %lld of %lld outputs differ from the CPU; %d blocks, %lld items, %d vectors per "
-      "item\n",
+      "item, %d-row chunks\n",
       cs.name, static_cast<long long>(mismatched), static_cast<long long>(total), w.grid,
-      static_cast<long long>(w.p.items), static_cast<int>(w.p.vec));
+      static_cast<long long>(w.p.items), static_cast<int>(w.p.vec), w.smem.rows_k);
   if (cs.shape == Shape::conv) {
     EXPECT_GT(w.p.items_per_block, 1) << "the case must put consecutive items of one tile in a block";
+  }
+  if (cs.hw.rows > 256) {
+    EXPECT_EQ(w.smem.rows_k, cs.hw.read_noise > 0 ? 64 : 128) << "the row chunks the case names";
+    EXPECT_EQ(w.p.vec, detail::kWarps * w.rp.vectors) << "read in row chunks: one pass per warp";
   }
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
     EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";
@@ -394,7 +408,9 @@ TEST(WarpKernelPieces, SquaredDacCodesSplitExactlyIntoTwoHalfParts) {
       cuda::detail::square_half2(w, hi, lo);
       ASSERT_EQ(to_float(hi & 0xffffu) + to_float(lo & 0xffffu), static_cast<float>(a * a)) << a;
       ASSERT_EQ(to_float(hi >> 16) + to_float(lo >> 16), static_cast<float>(b * b)) << b;
-      if (a <= 45) ASSERT_EQ(lo & 0xffffu, 0u) << a;
+      if (a <= 45) {
+        ASSERT_EQ(lo & 0xffffu, 0u) << a;
+      }
     }
 }
 
