@@ -4,13 +4,15 @@
 # the CUDA tests (both crossbar kernels), compute-sanitizer memcheck and racecheck on small
 # cases, an end-to-end `xbarmc run --profile` on the GPU with each kernel (compared trial by
 # trial, with the GPU time of every stage),
-# the GPU benchmark, and a short table last. Logs go to $OUT when set. Every stage has its
+# the GPU benchmark, and a short table last. The logs go, as one archive, to
+# $OUT/device-check.tar.gz when OUT is set (a lent machine returns at most 8 files). Every stage has its
 # own time limit (110 + 110 + 60 + 2 x 30 + 130 s = 470 s at most): under 8 minutes.
 #   scripts/device-check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=/tmp/xbarmc-bundle
-LOG="${OUT:-/tmp/xbarmc-device-check}"
+LOG=/tmp/xbarmc-device-check
+rm -rf "$LOG"
 mkdir -p "$LOG" "$B"
 tar -C "$B" -xzf .device-bundle/xbarmc-device.tar.gz || { echo "no bundle: run scripts/device-bundle.sh first"; exit 1; }
 export LD_LIBRARY_PATH="$B/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -73,6 +75,7 @@ echo "== GPU benchmark"
 timeout 130 "$B/bin/xbarmc_bench_cuda" "$PWD" "$B/data" 2>&1 | tee "$LOG/bench.log"
 result[bench]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
 
+if [ -n "${OUT:-}" ]; then tar -C /tmp -czf "$OUT/device-check.tar.gz" xbarmc-device-check; fi
 echo
 echo "== device check summary ($(( $(date +%s) - start )) s)"
 printf '%-14s %s\n' gpu "$(cat "$LOG/gpu.txt")"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Nsight Compute on a lent GPU machine, after scripts/device-check.sh (the same bundle
+# from scripts/device-bundle.sh, carried in .device-bundle): the device check's LeNet-5
+# study (64 chips x 1,000 images) once per crossbar kernel, with the hardware counters of
+# its first ten launches (the chip instances of conv1, conv2, fc1, fc2 and fc3: IDs 0-4;
+# then their crossbar layers: IDs 5-9), and a short table per launch
+# (scripts/ncu_table.py): duration, throughputs, occupancy, issue activity, the tensor
+# pipe's use and the largest warp stall reasons, i.e. what bounds each layer. Clocks are
+# left as found (--clock-control none). The reports and CSV exports go to
+# $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 s.
+#   scripts/device-profile.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=/tmp/xbarmc-bundle
+LOG=/tmp/xbarmc-device-profile
+rm -rf "$LOG"
+mkdir -p "$LOG" "$B"
+tar -C "$B" -xzf .device-bundle/xbarmc-device.tar.gz || { echo "no bundle: run scripts/device-bundle.sh first"; exit 1; }
+export LD_LIBRARY_PATH="$B/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+[ -n "$NCU" ] || { echo "ncu (Nsight Compute) not found"; exit 1; }
+"$NCU" --version | tail -1
+declare -A result
+for k in warp block; do
+  echo "== $k kernel"
+  rm -rf "/tmp/xbarmc-ncu-run-$k"
+  XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel' \
+    --launch-count 10 --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
+    --section MemoryWorkloadAnalysis --section WarpStateStats --section InstructionStats -o "$LOG/ncu_$k" -f \
+    "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" --images 1000 --trials 64 \
+    --backend cuda --out "/tmp/xbarmc-ncu-run-$k" --progress off >"$LOG/ncu_$k.log" 2>&1
+  rc=$?
+  grep -E "^==(ERROR|WARNING)==" "$LOG/ncu_$k.log" | head -5
+  if [ $rc -eq 0 ] && "$NCU" --import "$LOG/ncu_$k.ncu-rep" --page details --csv >"$LOG/ncu_${k}_details.csv" &&
+    "$NCU" --import "$LOG/ncu_$k.ncu-rep" --page raw --csv >"$LOG/ncu_${k}_raw.csv"; then
+    /usr/bin/env python3 scripts/ncu_table.py "$LOG/ncu_${k}_details.csv" "$LOG/ncu_${k}_raw.csv" | tee "$LOG/ncu_$k.txt"
+    result[$k]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo "FAIL (table)")
+  else
+    tail -5 "$LOG/ncu_$k.log"
+    result[$k]="FAIL (rc $rc)"
+  fi
+done
+if [ -n "${OUT:-}" ]; then tar -C /tmp -czf "$OUT/device-profile.tar.gz" xbarmc-device-profile; fi
+echo
+echo "== device profile summary"
+for k in warp block; do printf '%-6s %s\n' "$k" "${result[$k]}"; done

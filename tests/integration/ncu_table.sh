@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# scripts/ncu_table.py (the table scripts/device-profile.sh prints on a GPU machine) on
+# Nsight Compute CSV exports in ncu's layout (tests/integration/data/ncu_*.csv: the
+# details page with its leading ==PROF== line and rule columns; the raw page with its
+# units row): names without parameters, metrics with units, the tensor pipe, stall
+# reasons largest first; wrong input is an error.
+#   ncu_table.sh SOURCE_DIR
+set -euo pipefail
+src="$1"
+py=/usr/bin/python3
+data="$src/tests/integration/data"
+out=$("$py" "$src/scripts/ncu_table.py" "$data/ncu_details.csv" "$data/ncu_raw.csv")
+echo "$out"
+expect() { grep -qF -- "$1" <<<"$out" || { echo "FAIL: missing '$1'"; exit 1; }; }
+expect "[0] warp_crossbar_kernel<false, 8>  grid (264, 1, 1)  block (256, 1, 1)"
+expect "duration 412.35 usecond, SM % 61.20, registers 128 register/thread, tensor pipe % 18.5"
+expect "stalls (cycles per issue): short_scoreboard 1.75, mio_throttle 0.90, barrier 0.12"
+expect "[1] block_crossbar_kernel<512>  grid (528, 1, 1)  block (512, 1, 1)"
+expect "occupancy % 24.9, tensor pipe % 9.5"
+# The raw page is not a details export: an error naming the column, exit 1.
+if err=$("$py" "$src/scripts/ncu_table.py" "$data/ncu_raw.csv" 2>&1); then
+  echo "FAIL: a raw export passed as details was accepted"
+  exit 1
+fi
+grep -qF "no 'Metric Name' column" <<<"$err" || { echo "FAIL: unclear error: $err"; exit 1; }
+echo "ncu_table: ok"
