@@ -6,8 +6,9 @@
 # then their crossbar layers: IDs 5-9), and a short table per launch
 # (scripts/ncu_table.py): duration, throughputs, occupancy, issue activity, the tensor
 # pipe's use and the largest warp stall reasons, i.e. what bounds each layer. Clocks are
-# left as found (--clock-control none). The reports and CSV exports go to
-# $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 s.
+# left as found (--clock-control none). Then, inside the warp kernel's conv1 and conv2
+# launches, the source lines with the most warp stall samples. The reports and CSV
+# exports go to $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 + 2 x 90 s.
 #   scripts/device-profile.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,33 @@ for k in warp block; do
     result[$k]="FAIL (rc $rc)"
   fi
 done
+# Inside the warp kernel: the source lines of conv1's and conv2's launches with the most
+# warp stall samples (source counters; the CUDA view where ncu finds the sources, else SASS).
+for skip in 0 1; do
+  layer=$([ $skip -eq 0 ] && echo conv1 || echo conv2)
+  echo "== warp kernel, $layer: where the time goes"
+  rm -rf "/tmp/xbarmc-ncu-src-$skip"
+  if ! XBARMC_CUDA_KERNEL=warp timeout 90 "$NCU" --clock-control none --kernel-name regex:warp_crossbar_kernel \
+    --launch-skip $skip --launch-count 1 --section SourceCounters --section WarpStateStats \
+    -o "$LOG/ncu_source_$layer" -f "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" \
+    --images 1000 --trials 64 --backend cuda --out "/tmp/xbarmc-ncu-src-$skip" --progress off \
+    >"$LOG/ncu_source_$layer.log" 2>&1; then
+    tail -3 "$LOG/ncu_source_$layer.log"
+    result[source_$layer]=FAIL
+    continue
+  fi
+  result[source_$layer]="FAIL (no source page)"
+  for view in "--print-source cuda --source-folders $PWD" "--print-source cuda" ""; do
+    # shellcheck disable=SC2086 # $view is a list of options
+    if "$NCU" --import "$LOG/ncu_source_$layer.ncu-rep" --page source --csv $view >"$LOG/ncu_source_$layer.csv" \
+      2>>"$LOG/ncu_source_$layer.log" &&
+      /usr/bin/env python3 scripts/ncu_table.py --source "$LOG/ncu_source_$layer.csv" 12; then
+      result[source_$layer]="pass (${view:-SASS view})"
+      break
+    fi
+  done
+done
 if [ -n "${OUT:-}" ]; then tar -C /tmp -czf "$OUT/device-profile.tar.gz" xbarmc-device-profile; fi
 echo
 echo "== device profile summary"
-for k in warp block; do printf '%-6s %s\n' "$k" "${result[$k]}"; done
+for k in warp block source_conv1 source_conv2; do printf '%-13s %s\n' "$k" "${result[$k]}"; done

@@ -9,9 +9,13 @@ throughputs, occupancy, issue activity, the tensor pipe's use and the largest wa
 stall reasons, which say what bounds the kernel.
 
     ncu_table.py DETAILS_CSV [RAW_CSV]
+    ncu_table.py --source SOURCE_CSV [N]
 
-Metrics a version of ncu does not report are left out; a missing or empty file is an
-error (exit 1).
+The second form reads a source page (`--page source --csv --print-source cuda`: one row
+per source line or SASS instruction) and prints the N (12) rows with the most warp stall
+samples (or, without sampling, executed instructions): where inside a kernel the time
+goes. Metrics a version of ncu does not report are left out; a missing or empty file is
+an error (exit 1).
 """
 import csv
 import re
@@ -101,10 +105,44 @@ def read_raw(path):
     return out
 
 
+def number(text):
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return 0.0
+
+
+def print_source(path, n):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(line for line in f if not line.startswith("==")))
+    if not rows:
+        raise ValueError(f"{path}: empty")
+    header = [h.strip() for h in rows[0]]
+    col = next((i for i, h in enumerate(header) if h.startswith("Warp Stall Sampling (All")), None)
+    if col is None:
+        col = next((i for i, h in enumerate(header) if h.startswith("Instructions Executed")), None)
+    if col is None:
+        raise ValueError(f"{path}: no 'Warp Stall Sampling (All Samples)' or 'Instructions Executed' column: "
+                         "not an ncu --page source --csv export")
+    text = header.index("Source") if "Source" in header else len(header) - 1
+    body = [r for r in rows[1:] if len(r) == len(header)]
+    total = sum(number(r[col]) for r in body) or 1.0
+    print(f"{header[col]}: {total:.0f} in all; the largest {n}:")
+    for r in sorted(body, key=lambda r: -number(r[col]))[:n]:
+        print(f"  {100.0 * number(r[col]) / total:5.1f}%  {r[0].strip():>6}  {' '.join(r[text].split())[:110]}")
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[1] == "--source":
+        try:
+            print_source(argv[2], int(argv[3]) if len(argv) > 3 else 12)
+        except (OSError, ValueError) as e:
+            print(f"ncu_table: {e}", file=sys.stderr)
+            return 1
+        return 0
     if len(argv) < 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        print("usage: ncu_table.py DETAILS_CSV [RAW_CSV]", file=sys.stderr)
+        print("usage: ncu_table.py DETAILS_CSV [RAW_CSV] | --source SOURCE_CSV [N]", file=sys.stderr)
         return 2
     try:
         kernels = read_details(argv[1])

@@ -2,8 +2,9 @@
 # scripts/ncu_table.py (the table scripts/device-profile.sh prints on a GPU machine) on
 # Nsight Compute CSV exports in ncu's layout (tests/integration/data/ncu_*.csv: the
 # details page with its leading ==PROF== line and rule columns; the raw page with its
-# units row): names without parameters, metrics with units, the tensor pipe, stall
-# reasons largest first; wrong input is an error.
+# units row; the source page): names without parameters, metrics with units, the tensor
+# pipe, stall reasons largest first, the source lines with the most stall samples; wrong
+# input is an error.
 #   ncu_table.sh SOURCE_DIR
 set -euo pipefail
 src="$1"
@@ -23,4 +24,15 @@ if err=$("$py" "$src/scripts/ncu_table.py" "$data/ncu_raw.csv" 2>&1); then
   exit 1
 fi
 grep -qF "no 'Metric Name' column" <<<"$err" || { echo "FAIL: unclear error: $err"; exit 1; }
+# The source page: the rows with the most stall samples, largest first, as shares.
+src_out=$("$py" "$src/scripts/ncu_table.py" --source "$data/ncu_source.csv" 2)
+echo "$src_out"
+grep -qF "Warp Stall Sampling (All Samples): 4000 in all; the largest 2:" <<<"$src_out" || { echo "FAIL: source total"; exit 1; }
+[ "$(sed -n 2p <<<"$src_out" | awk '{print $1, $2}')" = "60.0% 322" ] || { echo "FAIL: largest row"; exit 1; }
+[ "$(sed -n 3p <<<"$src_out" | awk '{print $1, $2}')" = "30.0% 301" ] || { echo "FAIL: second row"; exit 1; }
+[ "$(wc -l <<<"$src_out")" -eq 3 ] || { echo "FAIL: more rows than asked"; exit 1; }
+if "$py" "$src/scripts/ncu_table.py" --source "$data/ncu_raw.csv" >/dev/null 2>&1; then
+  echo "FAIL: a raw export passed as a source page was accepted"
+  exit 1
+fi
 echo "ncu_table: ok"
