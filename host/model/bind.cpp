@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+#include <string>
+
 #include "xbarmc/errors.hpp"
 
 namespace xbarmc::model {
@@ -61,6 +65,56 @@ BoundGraph bind_graph(const Model& model, std::int64_t batch) {
   }
   if (!known[g.output]) throw Error("internal: the graph output is never computed");
   return r;
+}
+
+namespace {
+
+// A constant that holds only 0 and 1.
+bool zero_one(const Tensor& t) {
+  if (t.dtype == DType::i64)
+    return std::all_of(t.i.begin(), t.i.end(), [](std::int64_t v) { return v == 0 || v == 1; });
+  return std::all_of(t.f.begin(), t.f.end(), [](float v) { return v == 0.0f || v == 1.0f; });
+}
+
+}  // namespace
+
+std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg) {
+  static const std::set<std::string> comparisons = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+                                                    "And",   "Or",   "Xor",     "Not"};
+  // Operators that only move or select their data inputs' elements: inputs 0 .. n - 1
+  // (Concat: all; Where: 1 and 2; the others: 0).
+  static const std::set<std::string> movement = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose",
+                                                 "Slice",   "Expand",  "Tile",    "Gather",    "Split",    "Concat"};
+  const Graph& g = model.graph();
+  std::vector<char> boolean(bg.meta.size(), 0);
+  // An input that holds only 0 and 1: a boolean activation or such a constant.
+  const auto zero_one_input = [&](int v) {
+    if (v < 0) return true;
+    if (bg.meta[v].value) return zero_one(*bg.meta[v].value);
+    return boolean[v] != 0;
+  };
+  for (const auto& st : bg.steps) {
+    const Node& n = g.nodes[st.node];
+    bool b = false;
+    if (comparisons.count(n.op_type)) {
+      b = true;
+    } else if (n.op_type == "Cast") {
+      const std::int64_t to = n.attr_int("to", 1);
+      b = to == 9 || zero_one_input(n.inputs[0]);
+    } else if (n.op_type == "Where") {
+      b = zero_one_input(n.inputs[1]) && zero_one_input(n.inputs[2]);
+    } else if (movement.count(n.op_type)) {
+      b = !n.inputs.empty() && n.inputs[0] >= 0 && !bg.meta[n.inputs[0]].value && boolean[n.inputs[0]];
+      if (n.op_type == "Concat") {
+        b = std::all_of(n.inputs.begin(), n.inputs.end(), zero_one_input) &&
+            std::any_of(n.inputs.begin(), n.inputs.end(), [&](int v) { return v >= 0 && boolean[v]; });
+      }
+    }
+    if (!b) continue;
+    for (int v : n.outputs)
+      if (v >= 0 && bg.meta[v].dtype == DType::i64 && !bg.meta[v].value) boolean[v] = 1;
+  }
+  return boolean;
 }
 
 }  // namespace xbarmc::model

@@ -171,36 +171,7 @@ BoundOp bind_unary(const Node& n, const std::vector<ValueMeta>& in, const BindCo
 // ---------------------------------------------------------------------------
 // Binary (numpy broadcasting)
 // ---------------------------------------------------------------------------
-bool is_comparison(BinaryOp op) {
-  return op == BinaryOp::equal || op == BinaryOp::less || op == BinaryOp::greater || op == BinaryOp::less_eq ||
-         op == BinaryOp::greater_eq || op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::xor_;
-}
-
-// apply_binary: elementwise.hpp (shared with the GPU).
-
-template <typename T>
-inline std::int64_t apply_compare(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::equal:
-      return a == b;
-    case BinaryOp::less:
-      return a < b;
-    case BinaryOp::greater:
-      return a > b;
-    case BinaryOp::less_eq:
-      return a <= b;
-    case BinaryOp::greater_eq:
-      return a >= b;
-    case BinaryOp::and_:
-      return (a != 0) && (b != 0);
-    case BinaryOp::or_:
-      return (a != 0) || (b != 0);
-    case BinaryOp::xor_:
-      return (a != 0) != (b != 0);
-    default:
-      return 0;
-  }
-}
+// is_comparison, apply_compare and apply_binary: elementwise.hpp (shared with the GPU).
 
 template <typename T, typename R, typename F>
 void binary_loop(const BroadcastPlan& plan, const T* a, const T* b, R* y, F f) {

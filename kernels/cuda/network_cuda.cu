@@ -67,7 +67,8 @@ struct GpuNetwork::Impl {
   cudaStream_t stream;
   std::deque<Tensor> folded;
   std::vector<ValueMeta> meta;
-  std::vector<float*> ptr;  // device data of every activation and used constant
+  std::vector<char> boolean;  // per value: a boolean activation, kept as float 0 / 1
+  std::vector<float*> ptr;    // device data of every activation and used constant
   std::vector<DeviceBuffer<float>> slots;
   std::map<int, DeviceBuffer<float>> const_f;
   std::map<int, DeviceBuffer<std::int64_t>> const_i;
@@ -108,15 +109,22 @@ void GpuNetwork::Impl::plan(bool allocate) {
   model::BoundGraph bg = model::bind_graph(model, batch);
   meta = std::move(bg.meta);
   folded = std::move(bg.folded);  // a deque's move keeps its elements where they are
+  // Boolean activations (comparisons, logical operators, ...) are kept as float 0 / 1;
+  // other integer activations are refused.
+  boolean = model::boolean_activations(model, bg);
   std::vector<int> pending;
   for (const auto& st : bg.steps) {
     const Node& n = g.nodes[st.node];
     for (int v : n.outputs)
-      if (v >= 0 && meta[v].dtype != DType::f32)
-        unsupported(n, "an integer activation (data-dependent shapes or indices)");
+      if (v >= 0 && meta[v].dtype != DType::f32 && !boolean[static_cast<std::size_t>(v)])
+        unsupported(n,
+                    "an integer activation computed at run time (only boolean ones, from comparisons, logical "
+                    "operators, Not or a Cast to bool, run on the GPU)");
     pending.push_back(st.node);
   }
   if (meta[g.output].value) throw Unsupported("a network whose output does not depend on its input");
+  if (meta[g.output].dtype != DType::f32)
+    throw Unsupported("a network whose output is an integer or boolean tensor (the CUDA backend ranks float scores)");
 
   // Storage by lifetime: a storage is freed after the last step that reads any value in it.
   const int S = static_cast<int>(pending.size());
@@ -290,17 +298,42 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
   const Shape sy = yv >= 0 ? meta[yv].shape : Shape{};
   auto in_shape = [&](int i) { return meta[n.inputs[i]].shape; };
   static const std::map<std::string, ops::Binary> binary_ops = {
-      {"Add", ops::Binary::add},  {"Sub", ops::Binary::sub},    {"Mul", ops::Binary::mul},  {"Div", ops::Binary::div},
-      {"Pow", ops::Binary::pow_}, {"Max", ops::Binary::max_},   {"Min", ops::Binary::min_}, {"Sum", ops::Binary::add},
-      {"Mod", ops::Binary::mod},  {"PRelu", ops::Binary::prelu}};
+      {"Add", ops::Binary::add},
+      {"Sub", ops::Binary::sub},
+      {"Mul", ops::Binary::mul},
+      {"Div", ops::Binary::div},
+      {"Pow", ops::Binary::pow_},
+      {"Max", ops::Binary::max_},
+      {"Min", ops::Binary::min_},
+      {"Sum", ops::Binary::add},
+      {"Mod", ops::Binary::mod},
+      {"PRelu", ops::Binary::prelu},
+      // comparisons and logical operators: booleans as float 0 / 1 (model::apply_compare)
+      {"Equal", ops::Binary::equal},
+      {"Less", ops::Binary::less},
+      {"Greater", ops::Binary::greater},
+      {"LessOrEqual", ops::Binary::less_eq},
+      {"GreaterOrEqual", ops::Binary::greater_eq},
+      {"And", ops::Binary::and_},
+      {"Or", ops::Binary::or_},
+      {"Xor", ops::Binary::xor_}};
   std::vector<ValueMeta> in;
   for (int v : n.inputs) in.push_back(v >= 0 ? meta[v] : ValueMeta{});
   model::BindContext ctx;
   ctx.source = model.path();
   ctx.opset = model.graph().opset;
-  if (op == "Cast") {  // float activations only (integer ones are refused): a copy
+  if (op == "Cast") {  // float and boolean activations (other integers are refused in plan)
     const float* x = dev_float(n.inputs[0]);
     const std::int64_t cnt = numel(sy);
+    if (n.attr_int("to", 1) == 9 && !boolean[static_cast<std::size_t>(n.inputs[0])]) {
+      // float to bool: x != 0, as Not twice (the CPU's Cast: v != 0.0f)
+      steps.push_back([=](const CrossbarBinding&) {
+        ops::unary(model::UnaryOp::not_, model::UnaryParams{}, x, y, cnt, s);
+        ops::unary(model::UnaryOp::not_, model::UnaryParams{}, y, y, cnt, s);
+      });
+      return;
+    }
+    // float to float, boolean to float or to an integer type: the values stay
     steps.push_back(
         [=](const CrossbarBinding&) { ops::unary(model::UnaryOp::identity, model::UnaryParams{}, x, y, cnt, s); });
     return;
@@ -328,12 +361,16 @@ void GpuNetwork::Impl::add_digital(int k, const Node& n) {
     steps.push_back([=](const CrossbarBinding&) { ops::binary(bop, a, sa, c, sb, y, sy, s); });
     return;
   }
-  if (op == "Where") {  // a condition known before the run (a mask), float branches
-    if (!meta[n.inputs[0]].value) unsupported(n, "a condition computed at run time (a boolean activation)");
-    const std::int64_t* c = dev_ints(n.inputs[0]);
+  if (op == "Where") {  // float (or boolean) branches
     const float* a = dev_float(n.inputs[1]);
     const float* b = dev_float(n.inputs[2]);
     const Shape sc = in_shape(0), sa = in_shape(1), sb = in_shape(2);
+    if (!meta[n.inputs[0]].value) {  // a condition computed at run time: a boolean activation (float 0 / 1)
+      const float* c = dev_float(n.inputs[0]);
+      steps.push_back([=](const CrossbarBinding&) { ops::where(c, sc, a, sa, b, sb, y, sy, s); });
+      return;
+    }
+    const std::int64_t* c = dev_ints(n.inputs[0]);  // a mask known before the run
     steps.push_back([=](const CrossbarBinding&) { ops::where(c, sc, a, sa, b, sb, y, sy, s); });
     return;
   }

@@ -69,12 +69,17 @@ __global__ void unary_kernel(model::UnaryOp op, model::UnaryParams p, const floa
 }
 
 __global__ void binary_kernel(Binary op, const float* a, Bcast ba, const float* b, Bcast bb, float* y, std::int64_t n) {
-  XBARMC_GRID_STRIDE(i, n) y[i] = model::apply_binary<float>(op, a[offset_of(i, ba)], b[offset_of(i, bb)]);
+  const bool compare = model::is_comparison(op);  // booleans as float 0 / 1
+  XBARMC_GRID_STRIDE(i, n) {
+    const float u = a[offset_of(i, ba)], v = b[offset_of(i, bb)];
+    y[i] = compare ? static_cast<float>(model::apply_compare<float>(op, u, v)) : model::apply_binary<float>(op, u, v);
+  }
 }
 
-__global__ void where_kernel(const std::int64_t* c, Bcast bc, const float* a, Bcast ba, const float* b, Bcast bb,
-                             float* y, std::int64_t n) {
-  XBARMC_GRID_STRIDE(i, n) y[i] = c[offset_of(i, bc)] ? a[offset_of(i, ba)] : b[offset_of(i, bb)];
+template <typename C>
+__global__ void where_kernel(const C* c, Bcast bc, const float* a, Bcast ba, const float* b, Bcast bb, float* y,
+                             std::int64_t n) {
+  XBARMC_GRID_STRIDE(i, n) y[i] = c[offset_of(i, bc)] != C(0) ? a[offset_of(i, ba)] : b[offset_of(i, bb)];
 }
 
 __global__ void expand_kernel(const float* x, Bcast bx, float* y, std::int64_t n) {
@@ -257,6 +262,15 @@ void binary(Binary op, const float* a, const Shape& sa, const float* b, const Sh
 
 void where(const std::int64_t* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb,
            float* y, const Shape& sy, cudaStream_t s) {
+  const std::int64_t n = numel(sy);
+  if (n == 0) return;
+  where_kernel<<<grid_for(n), kBlock, 0, s>>>(c, make_bcast(sc, sy), a, make_bcast(sa, sy), b, make_bcast(sb, sy), y,
+                                              n);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void where(const float* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y,
+           const Shape& sy, cudaStream_t s) {
   const std::int64_t n = numel(sy);
   if (n == 0) return;
   where_kernel<<<grid_for(n), kBlock, 0, s>>>(c, make_bcast(sc, sy), a, make_bcast(sa, sy), b, make_bcast(sb, sy), y,

@@ -19,16 +19,20 @@ using Shape = std::vector<std::int64_t>;
 constexpr int max_rank = 6;
 
 /// Binary operators with ONNX (numpy) broadcasting: model::apply_binary, the CPU
-/// executor's own function (arithmetic operators only).
+/// executor's own function; comparisons and logical operators by model::apply_compare,
+/// their booleans as float 0 / 1.
 using Binary = model::BinaryOp;
 
 /// y = model::apply_unary(op, x, p) elementwise (the CPU executor's own function).
 void unary(model::UnaryOp op, const model::UnaryParams& p, const float* x, float* y, std::int64_t n, cudaStream_t s);
 void binary(Binary op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy,
             cudaStream_t s);
-/// Where: y = c ? a : b with broadcasting (c: booleans as int64, device memory).
+/// Where: y = c ? a : b with broadcasting (c: a mask known before the run, booleans as
+/// int64; or a boolean activation, float 0 / 1; device memory).
 void where(const std::int64_t* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb,
            float* y, const Shape& sy, cudaStream_t s);
+void where(const float* c, const Shape& sc, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y,
+           const Shape& sy, cudaStream_t s);
 /// y (shape sy) = x broadcast (Expand).
 void expand(const float* x, const Shape& sx, float* y, const Shape& sy, cudaStream_t s);
 void transpose(const float* x, const Shape& sx, const std::vector<std::int64_t>& perm, float* y, cudaStream_t s);

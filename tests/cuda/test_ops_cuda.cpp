@@ -107,6 +107,30 @@ std::vector<OpCase> cases() {
                  b.node("Greater", {"m", "zero"}, {"mask"});  // folded on import: a boolean constant
                  b.node("Where", {"mask", "x", "fill"}, {"y"});
                }});
+  // Boolean activations computed at run time (float 0 / 1 on the GPU): comparisons,
+  // logical operators, Not, Cast to and from bool, data movement of booleans, Where on
+  // them (the model of tests/reference/test_boolean_activations.cpp).
+  c.push_back({"boolean_activations", {3, 4}, [](OnnxBuilder& b) {
+                 b.init("zero", {}, {0.0f});
+                 b.init("half", {}, {0.5f});
+                 b.init("neg", {}, {-1.0f});
+                 b.node("Greater", {"x", "zero"}, {"pos"});
+                 b.node("LessOrEqual", {"x", "half"}, {"small"});
+                 b.node("And", {"pos", "small"}, {"band"});
+                 b.node("Not", {"band"}, {"nb"});
+                 b.node("Equal", {"x", "zero"}, {"z"});  // the input has exact zeros
+                 b.node("Or", {"nb", "z"}, {"o"});
+                 b.node("Xor", {"o", "pos"}, {"xo"});
+                 b.node("Transpose", {"xo"}, {"t"}).ints("perm", {0, 2, 1});
+                 b.node("Transpose", {"t"}, {"tt"}).ints("perm", {0, 2, 1});
+                 b.node("Cast", {"x"}, {"xb"}).i("to", 9);
+                 b.node("Cast", {"band"}, {"bi"}).i("to", 7);
+                 b.node("Where", {"tt", "x", "neg"}, {"w"});
+                 b.node("Cast", {"bi"}, {"bf"}).i("to", 1);
+                 b.node("Cast", {"xb"}, {"xbf"}).i("to", 1);
+                 b.node("Add", {"w", "bf"}, {"s1"});
+                 b.node("Add", {"s1", "xbf"}, {"y"});
+               }});
   return c;
 }
 
@@ -156,5 +180,25 @@ TEST_P(OpsCuda, EqualsTheCpuExecutor) {
 
 INSTANTIATE_TEST_SUITE_P(DigitalOps, OpsCuda, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<OpCase>& i) { return i.param.name; });
+
+// Integer activations computed at run time that are not booleans are refused, naming the
+// node and the way out.
+TEST(OpsCudaRefusals, IntegerActivationsComputedAtRunTimeAreRefused) {
+  OnnxBuilder b({-1, 3, 4});
+  b.init_i64("two", {}, {2});
+  b.node("Cast", {"x"}, {"xi"}).i("to", 7);
+  b.node("Mul", {"xi", "two"}, {"m"});
+  b.node("Cast", {"m"}, {"y"}).i("to", 1);
+  b.output("y");
+  const model::Model m = b.build();
+  try {
+    cuda::GpuNetwork net(m, 1, 2, nullptr);
+    FAIL() << "an int64 activation was accepted";
+  } catch (const Unsupported& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("integer activation computed at run time"), std::string::npos) << what;
+    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
+  }
+}
 
 }  // namespace

@@ -31,4 +31,11 @@ struct BoundGraph {
 /// graph output is never computed.
 BoundGraph bind_graph(const Model& model, std::int64_t batch);
 
+/// Per value of `bg`: 1 for an int64 activation computed at run time that holds only 0
+/// and 1 (a boolean): the output of a comparison, a logical operator, Not or a Cast to
+/// bool, and data movement (Reshape, Transpose, Slice, Gather, Concat, Where, ...) or a
+/// Cast to an integer type of such values; 0 for every other value. The GPU network keeps
+/// booleans as float 0 / 1 and refuses other integer activations.
+std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg);
+
 }  // namespace xbarmc::model

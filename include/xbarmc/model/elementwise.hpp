@@ -77,6 +77,39 @@ XBARMC_HD T apply_binary(BinaryOp op, T a, T b) {
   }
 }
 
+/// True for the comparisons and logical operators, whose results are booleans (0 or 1:
+/// int64 on the CPU, float on the GPU).
+XBARMC_HD bool is_comparison(BinaryOp op) {
+  return op == BinaryOp::equal || op == BinaryOp::less || op == BinaryOp::greater || op == BinaryOp::less_eq ||
+         op == BinaryOp::greater_eq || op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::xor_;
+}
+
+/// The result (0 or 1) of a comparison or logical operator; logical operators take any
+/// nonzero value as true.
+template <typename T>
+XBARMC_HD std::int64_t apply_compare(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::equal:
+      return a == b;
+    case BinaryOp::less:
+      return a < b;
+    case BinaryOp::greater:
+      return a > b;
+    case BinaryOp::less_eq:
+      return a <= b;
+    case BinaryOp::greater_eq:
+      return a >= b;
+    case BinaryOp::and_:
+      return (a != 0) && (b != 0);
+    case BinaryOp::or_:
+      return (a != 0) || (b != 0);
+    case BinaryOp::xor_:
+      return (a != 0) != (b != 0);
+    default:
+      return 0;
+  }
+}
+
 /// Reductions (ReduceMean, ReduceSum, ...), accumulated in double in the input's memory
 /// order: reduce_init, then reduce_step per value, then reduce_finish over `count` values.
 enum class Reduce { mean, sum, max, min, prod, l2, sum_square };
