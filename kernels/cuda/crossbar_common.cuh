@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -284,6 +285,8 @@ void instantiate_iterative(const DeviceMatrix& m, std::uint64_t seed, std::uint3
 /// The warp kernel (crossbar_warp.cu): whether it models this launch, its work items
 /// (the size of its error scratch, in pairs), and the launch.
 bool warp_kernel_supports(const CrossbarLaunch& l);
+/// Why the warp kernel cannot run a launch, naming the key to change ("" when it can).
+std::string warp_kernel_refusal(const CrossbarLaunch& l);
 std::int64_t warp_items(const CrossbarLaunch& l);
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream);
 

@@ -486,13 +486,12 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
   // the warp kernel only.
   const bool noise = l.m->hw.read_noise > 0, tall = l.m->rows_p > 128, wide = l.m->cols_p > 128;
   if (noise || tall || wide) {
-    if (!detail::warp_kernel_supports(l)) {
-      const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
+    const std::string why = detail::warp_kernel_refusal(l);
+    if (!why.empty()) {
       throw Unsupported(fmt::format(
-          "{}: the CUDA backend runs these on its warp kernel, which takes DAC codes of at most {} bits with read "
-          "noise (dac_bits; here {}) and at most 16 reads per vector (here {}); use --backend cpu",
-          noise ? "read_noise > 0" : fmt::format("tiles read over {} x {} cells", l.m->rows_p, l.m->cols_p),
-          detail::kNoiseMaxDacBits, plan.dac_bits, plan.phases * plan.steps));
+          "{}: the CUDA backend runs these on its warp kernel, which cannot: {}; use "
+          "--backend cpu",
+          noise ? "read_noise > 0" : fmt::format("tiles read over {} x {} cells", l.m->rows_p, l.m->cols_p), why));
     }
     return CrossbarKernel::warp;
   }

@@ -93,7 +93,7 @@ void instantiate_chips_on_host(const MappedMatrix& mm, const DeviceMatrix& m, st
 /// shift-add, float reference) with block barriers in between; the validated default.
 /// `warp`: each warp runs its own vectors through the whole pipeline with the ADC and
 /// shift-add applied to the mma accumulators (kernels/cuda/warp_layout.hpp), barriers
-/// only between row tiles; for up to 16 reads per vector (others run `block`).
+/// only between row tiles; more than 16 reads per vector run one pass per phase.
 enum class CrossbarKernel { automatic, block, warp };
 const char* to_string(CrossbarKernel k);
 
@@ -128,8 +128,8 @@ struct CrossbarLaunch {
   CrossbarKernel kernel = CrossbarKernel::automatic;
 };
 /// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else block; `warp`
-/// falls back to `block` where it does not model the launch (more than 16 reads per
-/// vector). Read noise runs on the warp kernel only (DAC codes of up to 8 bits): such launches
+/// falls back to `block` where it does not model the launch (2^31 input vectors or more
+/// per trial). Read noise runs on the warp kernel only (DAC codes of up to 8 bits): such launches
 /// take it whatever was asked, or are refused (Unsupported) where it cannot run them.
 /// Throws InvalidConfig for an unknown $XBARMC_CUDA_KERNEL.
 CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);

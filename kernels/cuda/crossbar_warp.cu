@@ -1,6 +1,7 @@
 // The warp crossbar kernel's launch (its body: crossbar_warp_kernel.hpp).
 
 #include <cstdint>
+#include <string>
 
 #include "crossbar_warp_kernel.hpp"
 #include "xbarmc/cuda/check.cuh"
@@ -37,22 +38,35 @@ physics::InputPlan launch_plan(const CrossbarLaunch& l) {
 
 }  // namespace
 
-bool warp_kernel_supports(const CrossbarLaunch& l) {
+std::string warp_kernel_refusal(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
-  const int reads = plan.phases * plan.steps;
-  if (!warp::supports_reads(reads)) return false;
-  if (l.m->hw.read_noise > 0 && plan.dac_bits > kNoiseMaxDacBits) return false;  // squared codes in f16 range
-  if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31)) return false;
-  if (l.m->win_cols > 128) return false;
-  return warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(reads),
-                       l.samples_per_trial * l.geo.positions, l.m->hw.read_noise > 0)
-             .V > 0;
+  const bool noise = l.m->hw.read_noise > 0;
+  if (!warp::supports_reads(plan.phases, plan.steps))
+    return fmt::format("{} phases of {} reads per input vector (input_bits, dac_bits)", plan.phases, plan.steps);
+  if (noise && plan.dac_bits > kNoiseMaxDacBits) {  // squared codes in f16 range
+    return fmt::format("read noise takes DAC codes of at most {} bits (dac_bits; here {})", kNoiseMaxDacBits,
+                       plan.dac_bits);
+  }
+  if (l.samples_per_trial * l.geo.positions >= (std::int64_t{1} << 31))
+    return "2^31 or more input vectors per trial in one layer (lower images)";
+  if (l.m->win_cols > 128) return "column windows wider than 128 columns";
+  const warp::ReadPlan rp = warp::read_plan(plan.phases, plan.steps);
+  if (warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, rp, l.samples_per_trial * l.geo.positions, noise).V ==
+      0) {
+    return fmt::format("its shared memory does not hold a tile read over {} x {} cells{}{} (lower rows{})", l.m->rows_p,
+                       l.m->win_cols, rp.groups > 1 ? fmt::format(" in {} read groups", rp.groups) : "",
+                       noise ? " with read noise" : "",
+                       rp.groups > 1 ? ", or input_bits to 9 or fewer for signed inputs" : "");
+  }
+  return "";
 }
+
+bool warp_kernel_supports(const CrossbarLaunch& l) { return warp_kernel_refusal(l).empty(); }
 
 std::int64_t warp_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
-  const int V = warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases * plan.steps),
+  const int V = warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases, plan.steps),
                               vectors, l.m->hw.read_noise > 0)
                     .V;
   return (vectors + V - 1) / V * l.m->n_windows * l.trials;

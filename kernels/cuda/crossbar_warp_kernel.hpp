@@ -38,7 +38,7 @@ constexpr int kOneBlockBudget = 220 * 1024;
 struct WarpSmem {
   int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
   int warp0, warp_bytes;                      // per-warp regions
-  int x, s, col, part;                        // offsets inside a warp's region
+  int x, s, stage, col, part;                 // offsets inside a warp's region
   int rows_k;                                 // rows of a row chunk (rows_p unless the tile is read in chunks)
   int ldk;                                    // f16 per transposed level row (rows_k + kPadK)
   int total;
@@ -87,12 +87,23 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   int w = 0;
   s.x = w;
   w += align_up(static_cast<int>(sizeof(float)) * rp.vectors * rows_k, 16);
+  // The input codes; the staged ADC outputs share their room unless a vector's reads run
+  // in several groups (each group needs the codes again).
+  const int staged = static_cast<int>(sizeof(float)) * warp::kFrags * 4 * 32;
   s.s = w;
-  w += align_up(static_cast<int>(sizeof(std::int32_t)) * std::max(warp::kFrags * 4 * 32, rp.vectors * rows_k), 16);
+  if (rp.groups > 1) {
+    w += align_up(static_cast<int>(sizeof(std::int32_t)) * rp.vectors * rows_k, 16);
+    s.stage = w;
+    w += staged;
+  } else {
+    s.stage = w;
+    w += align_up(std::max(staged, static_cast<int>(sizeof(std::int32_t)) * rp.vectors * rows_k), 16);
+  }
   s.col = w;
   w += align_up(static_cast<int>(sizeof(double)) * rp.vectors * cols_p, 16);
-  s.part = w;
-  if (rows_k < rows_p) w += static_cast<int>(sizeof(float)) * (cols_p / 16) * warp::kFrags * 4 * 32 * (noise ? 2 : 1);
+  s.part = w;  // per read group: [2 (sums, variances)][cols_p / 16][kFrags][4][32]
+  if (rows_k < rows_p)
+    w += static_cast<int>(sizeof(float)) * (cols_p / 16) * warp::kFrags * 4 * 32 * (noise ? 2 : 1) * rp.groups;
   s.warp_bytes = align_up(w, 128);
   s.warp0 = o;
   s.total = o + kWarps * s.warp_bytes;
@@ -247,8 +258,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
   float* Xw = reinterpret_cast<float*>(region + w.x);                // [vectors][rows_k] float inputs
-  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_k] input codes, then
-  float* Sw = reinterpret_cast<float*>(region + w.s);                // the staged ADC outputs (aliased)
+  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_k] input codes
+  float* Sw = reinterpret_cast<float*>(region + w.stage);            // staged ADC outputs (aliasing Cw: 1 group)
   double* COLw = reinterpret_cast<double*>(region + w.col);          // [vectors][cols_p] digitized columns
   float* Pw = reinterpret_cast<float*>(region + w.part);             // row chunks: [2][cols_p / 16][kFrags][4][32]
 
@@ -351,116 +362,129 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             }
           }
           simt::sync_warp();
-          // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
-          std::uint32_t bf[warp::kFrags][kKSteps][2];
-          XBARMC_UNROLL
-          for (int f = 0; f < warp::kFrags; ++f) {
-            const warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
-            const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * rk;
-            XBARMC_UNROLL
-            for (int ks = 0; ks < kKSteps; ++ks) {
-              XBARMC_UNROLL
-              for (int r = 0; r < 2; ++r) {
-                std::uint32_t word = 0u;
-                if (ks < nks && s.active) {
-                  const int k = ks * 16 + warp::b_register(lane, r).row;
-                  word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
-                                    static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
-                }
-                bf[f][ks][r] = word;
-              }
-            }
-          }
-          simt::sync_warp();  // the codes are read: the staging area takes the ADC outputs now
-          // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
-          for (int mf = 0; mf < nmf; ++mf) {
-            const int m0 = mf * 16;
-            float acc[warp::kFrags][4], var[warp::kFrags][4];
-            float* part = Pw + mf * warp::kFrags * 4 * 32 + lane;  // this lane's sums of fragment mf
-            float* part_var = part + nmf * warp::kFrags * 4 * 32;
+          // 2.-3. Per read group (one, or one per phase of long signed inputs): the DAC
+          // codes as B fragments, the products, the ADC and the shift-add onto the columns.
+          for (int grp = 0; grp < rp.groups; ++grp) {
+            const int read0 = grp * rp.reads;  // the group's first read
+            // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
+            std::uint32_t bf[warp::kFrags][kKSteps][2];
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
+              warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
+              s.read += read0;  // the read's phase and step (slot_code)
+              const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * rk;
               XBARMC_UNROLL
-              for (int i = 0; i < 4; ++i) {
-                acc[f][i] = chunk > 0 ? part[(f * 4 + i) * 32] : 0.0f;
-                var[f][i] = kNoise && chunk > 0 ? part_var[(f * 4 + i) * 32] : 0.0f;
-              }
-            }
-            XBARMC_UNROLL
-            for (int ks = 0; ks < kKSteps; ++ks) {
-              if (ks >= nks) break;
-              std::uint32_t ah[4], al[4];
-              XBARMC_UNROLL
-              for (int r = 0; r < 4; ++r) {
-                const warp::RowCol e = warp::a_register(lane, r);
-                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
-                ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
-                al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
-              }
-              XBARMC_UNROLL
-              for (int f = 0; f < warp::kFrags; ++f) {
-                simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
-                simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
-              }
-              if (kNoise) {
-                std::uint32_t gh[4], gl[4];
+              for (int ks = 0; ks < kKSteps; ++ks) {
                 XBARMC_UNROLL
-                for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
-                XBARMC_UNROLL
-                for (int f = 0; f < warp::kFrags; ++f) {
-                  std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1], b0l = 0, b1l = 0;
-                  if (p.dac_bits > 1) {
-                    square_half2(bf[f][ks][0], b0, b0l);
-                    square_half2(bf[f][ks][1], b1, b1l);
+                for (int r = 0; r < 2; ++r) {
+                  std::uint32_t word = 0u;
+                  if (ks < nks && s.active) {
+                    const int k = ks * 16 + warp::b_register(lane, r).row;
+                    word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
+                                      static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
                   }
-                  simt::mma_16816(var[f], gh, b0, b1);
-                  simt::mma_16816(var[f], gl, b0, b1);
-                  if (p.dac_bits > kNoiseOnePartDacBits) {  // squares above 2^11: their lo parts too
-                    simt::mma_16816(var[f], gh, b0l, b1l);
-                    simt::mma_16816(var[f], gl, b0l, b1l);
-                  }
+                  bf[f][ks][r] = word;
                 }
               }
             }
-            if (!last_chunk) {  // the sums so far wait in the warp's region for the next chunk
+            simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
+            // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
+            for (int mf = 0; mf < nmf; ++mf) {
+              const int m0 = mf * 16;
+              float acc[warp::kFrags][4], var[warp::kFrags][4];
+              // this lane's sums of fragment mf for the group (and their variances after them)
+              float* part = Pw + (grp * (kNoise ? 2 : 1) * nmf + mf) * warp::kFrags * 4 * 32 + lane;
+              float* part_var = part + nmf * warp::kFrags * 4 * 32;
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 XBARMC_UNROLL
                 for (int i = 0; i < 4; ++i) {
-                  part[(f * 4 + i) * 32] = acc[f][i];
-                  if (kNoise) part_var[(f * 4 + i) * 32] = var[f][i];
+                  acc[f][i] = chunk > 0 ? part[(f * 4 + i) * 32] : 0.0f;
+                  var[f][i] = kNoise && chunk > 0 ? part_var[(f * 4 + i) * 32] : 0.0f;
                 }
               }
-              continue;
-            }
-            XBARMC_UNROLL
-            for (int f = 0; f < warp::kFrags; ++f) {
               XBARMC_UNROLL
-              for (int i = 0; i < 4; ++i) {
-                const warp::RowCol e = warp::c_element(lane, i);
-                const int m = m0 + e.row;
-                float sig = acc[f][i];
-                if (kNoise && var[f][i] != 0.0f) {
-                  const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
-                  if (sl.active && vb + sl.vector < nv) {
-                    const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
-                    sig += p.read_noise * sqrtf(var[f][i]) *
-                           physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
-                                                 static_cast<std::uint32_t>(tile), vector_index, sl.read / p.steps,
-                                                 sl.read % p.steps, p.steps, p.hw_cols, col0 + m);
+              for (int ks = 0; ks < kKSteps; ++ks) {
+                if (ks >= nks) break;
+                std::uint32_t ah[4], al[4];
+                XBARMC_UNROLL
+                for (int r = 0; r < 4; ++r) {
+                  const warp::RowCol e = warp::a_register(lane, r);
+                  const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
+                  ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
+                  al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
+                }
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
+                  simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
+                }
+                if (kNoise) {
+                  std::uint32_t gh[4], gl[4];
+                  XBARMC_UNROLL
+                  for (int r = 0; r < 4; ++r) gain_fragment(ah[r], al[r], p.gmin_dg, gh[r], gl[r]);
+                  XBARMC_UNROLL
+                  for (int f = 0; f < warp::kFrags; ++f) {
+                    std::uint32_t b0 = bf[f][ks][0], b1 = bf[f][ks][1], b0l = 0, b1l = 0;
+                    if (p.dac_bits > 1) {
+                      square_half2(bf[f][ks][0], b0, b0l);
+                      square_half2(bf[f][ks][1], b1, b1l);
+                    }
+                    simt::mma_16816(var[f], gh, b0, b1);
+                    simt::mma_16816(var[f], gl, b0, b1);
+                    if (p.dac_bits > kNoiseOnePartDacBits) {  // squares above 2^11: their lo parts too
+                      simt::mma_16816(var[f], gh, b0l, b1l);
+                      simt::mma_16816(var[f], gl, b0l, b1l);
+                    }
                   }
                 }
-                Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
               }
+              if (!last_chunk) {  // the sums so far wait in the warp's region for the next chunk
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  XBARMC_UNROLL
+                  for (int i = 0; i < 4; ++i) {
+                    part[(f * 4 + i) * 32] = acc[f][i];
+                    if (kNoise) part_var[(f * 4 + i) * 32] = var[f][i];
+                  }
+                }
+                continue;
+              }
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                XBARMC_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                  const warp::RowCol e = warp::c_element(lane, i);
+                  const int m = m0 + e.row;
+                  float sig = acc[f][i];
+                  if (kNoise && var[f][i] != 0.0f) {
+                    const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
+                    if (sl.active && vb + sl.vector < nv) {
+                      const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
+                      const int read = read0 + sl.read;
+                      sig += p.read_noise * sqrtf(var[f][i]) *
+                             physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
+                                                   static_cast<std::uint32_t>(tile), vector_index, read / p.steps,
+                                                   read % p.steps, p.steps, p.hw_cols, col0 + m);
+                    }
+                  }
+                  Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
+                }
+              }
+              simt::sync_warp();
+              for (int u = lane; u < vp * 16; u += 32) {
+                const int vi = u / 16, c = u % 16;
+                const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
+                double& column = COLw[vi * p.cols_p + m0 + c];
+                if (rp.groups == 1) {
+                  column = physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
+                } else {  // group grp is phase grp: its term onto the column, phases in order
+                  column = (grp == 0 ? 0.0 : column) +
+                           physics::shift_add_phase(out, grp, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
+                }
+              }
+              simt::sync_warp();
             }
-            simt::sync_warp();
-            for (int u = lane; u < vp * 16; u += 32) {
-              const int vi = u / 16, c = u % 16;
-              const auto out = [&](int read) { return Sw[warp::staged_output(rp, vi, read, c)]; };
-              COLw[vi * p.cols_p + m0 + c] =
-                  physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step_s[m0 + c]);
-            }
-            simt::sync_warp();
           }
           // 4. Physical columns into the logical outputs (ascending, as the CPU) after the
           // last chunk, and the exact float product of the chunk's inputs in row order (the
@@ -501,7 +525,7 @@ struct WarpLaunch {
 };
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
-  w.rp = warp::read_plan(p.reads);
+  w.rp = warp::read_plan(p.phases, p.steps);
   const WarpChunking chunking =
       warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial, p.read_noise > 0.0f);
   if (chunking.V == 0) {

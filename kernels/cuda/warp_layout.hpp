@@ -27,11 +27,15 @@ constexpr int kMaxVectorsPerPass = 4;  ///< bounds the per-warp buffers when rea
 constexpr int kMaxKSteps = 8;          ///< 16-row mma steps of the narrow variant: tiles read over <= 128 rows
 constexpr int kMaxKStepsTall = 16;     ///< the tall variant: tiles read over <= 256 rows
 
-/// How a vector's reads fill a pass.
+/// How a vector's reads fill a pass. Up to 16 reads (phases x steps) share one pass;
+/// more (signed inputs of 10-16 bits, bit-serial: two phases of 9-15 steps) run as one
+/// pass per phase, a read group, each shift-added onto the column in the CPU's phase
+/// order (physics::shift_add_phase).
 struct ReadPlan {
-  int reads = 1;    ///< phases x steps
+  int reads = 1;    ///< reads per group: phases x steps, or steps when groups = phases
   int reads_p = 1;  ///< reads rounded up to a power of two (slots per vector)
   int vectors = 1;  ///< vectors per pass
+  int groups = 1;   ///< read groups: 1, or the phases
 };
 
 XBARMC_HD int round_up_pow2(int x) {
@@ -40,15 +44,31 @@ XBARMC_HD int round_up_pow2(int x) {
   return p;
 }
 
-/// True when the warp kernel handles `reads` reads per vector.
+/// True when one pass holds `reads` reads per vector.
 XBARMC_HD bool supports_reads(int reads) { return reads >= 1 && reads <= kMaxReads; }
 
+/// True when the warp kernel handles `phases` phases of `steps` reads: in one pass, or
+/// one pass per phase.
+XBARMC_HD bool supports_reads(int phases, int steps) {
+  return phases >= 1 && steps >= 1 && (supports_reads(phases * steps) || supports_reads(steps));
+}
+
+/// A plan of `reads` reads in one group.
 XBARMC_HD ReadPlan read_plan(int reads) {
   ReadPlan r;
   r.reads = reads;
   r.reads_p = round_up_pow2(reads);
   const int v = kSlots / r.reads_p;
   r.vectors = v < kMaxVectorsPerPass ? v : kMaxVectorsPerPass;
+  return r;
+}
+
+/// The plan of `phases` phases of `steps` reads: one group when they fit a pass, else one
+/// group per phase.
+XBARMC_HD ReadPlan read_plan(int phases, int steps) {
+  if (supports_reads(phases * steps)) return read_plan(phases * steps);
+  ReadPlan r = read_plan(steps);
+  r.groups = phases;
   return r;
 }
 

@@ -83,6 +83,13 @@ std::vector<Case> cases() {
   HardwareConfig noisy_deep = deep;  // and with read noise (chunks of 64 rows: the variances are kept too)
   noisy_deep.read_noise = 0.05;
   c.push_back({"read_noise_rows512", noisy_deep, false});
+  HardwareConfig long_inputs = d;  // signed 12-bit inputs: 2 phases x 11 reads, one pass per phase on the warp kernel
+  long_inputs.input_bits = 12;
+  c.push_back({"signed_12bit_inputs", long_inputs, true});
+  HardwareConfig noisy_long = long_inputs;  // and with read noise (the warp kernel only) on 512-row tiles
+  noisy_long.read_noise = 0.05;
+  noisy_long.rows = 512;
+  c.push_back({"read_noise_signed_12bit_rows512", noisy_long, true});
   HardwareConfig wide = d;  // 256-column tiles: the warp kernel in column windows whatever was asked
   wide.cols = 256;
   c.push_back({"cols256", wide, false});
@@ -232,9 +239,10 @@ INSTANTIATE_TEST_SUITE_P(Variants, CrossbarCuda,
                                   kVariants[std::get<1>(info.param)].name;
                          });
 
-// The warp kernel takes up to 16 reads per vector; more (here signed 10-bit inputs with a
-// 1-bit DAC: 2 phases x 9 steps) run on the block kernel.
-TEST(CrossbarCudaKernel, WarpFallsBackToBlockBeyondSixteenReads) {
+// More than 16 reads per vector (here signed 10-bit inputs with a 1-bit DAC: 2 phases x 9
+// steps) run on the warp kernel too, one pass per phase; the block kernel takes them when
+// asked.
+TEST(CrossbarCudaKernel, WarpReadsLongSignedInputsOnePhasePerPass) {
   HardwareConfig hw;
   hw.input_bits = 10;
   const auto W = random_values(64 * 8, 3, -1.0f, 1.0f);
@@ -242,9 +250,9 @@ TEST(CrossbarCudaKernel, WarpFallsBackToBlockBeyondSixteenReads) {
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
   cuda::CrossbarLaunch l = dense_launch(dm, 64, 8, 10, quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits));
   l.kernel = cuda::CrossbarKernel::warp;
-  EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::block);
-  l.xq = quant::activation_quantizer(0.0f, 1.0f, 8);
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
+  l.kernel = cuda::CrossbarKernel::block;
+  EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::block);
 }
 
 // DAC codes enter the tensor-core product as fp16 (exact up to 2^11): wider codes are

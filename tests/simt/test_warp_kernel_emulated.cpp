@@ -65,6 +65,7 @@ struct Case {
   bool signed_inputs;
   Shape shape;
   std::int64_t M = 20;  // dense: logical columns
+  int rows_k = 0;       // tiles read in row chunks: the chunk's rows the case means to test
 };
 
 std::vector<Case> cases() {
@@ -118,11 +119,24 @@ std::vector<Case> cases() {
   // variances kept too; chunks of 64 rows, what fits shared memory with them).
   HardwareConfig r400 = d;
   r400.rows = 400;
-  c.push_back({"rows400_row_chunks", r400, true, Shape::dense});
+  c.push_back({"rows400_row_chunks", r400, true, Shape::dense, 20, 128});
   HardwareConfig noisy512 = d;
   noisy512.rows = 512;
   noisy512.read_noise = 0.05;
-  c.push_back({"read_noise_rows512_row_chunks", noisy512, false, Shape::dense});
+  c.push_back({"read_noise_rows512_row_chunks", noisy512, false, Shape::dense, 20, 64});
+  // Signed 12-bit inputs, bit-serial: 2 phases x 11 reads, more than a pass's 16 slots, so
+  // one pass per phase (read groups), shift-added in the CPU's phase order; with read
+  // noise (its draws at the phase's reads), and on 400-row tiles in row chunks (the
+  // partial sums kept per group: 64-row chunks fit).
+  HardwareConfig long_in = d;
+  long_in.input_bits = 12;
+  c.push_back({"signed_12bit_read_groups", long_in, true, Shape::dense});
+  HardwareConfig noisy_long = long_in;
+  noisy_long.read_noise = 0.05;
+  c.push_back({"read_noise_signed_12bit_read_groups", noisy_long, true, Shape::dense});
+  HardwareConfig long400 = long_in;
+  long400.rows = 400;
+  c.push_back({"rows400_signed_12bit_read_groups", long400, true, Shape::dense, 20, 64});
   // Tiles wider than 128 columns, read in column windows: 256 columns holding 20 x 8 used
   // ones (windows [0, 128) and [128, 256)); 6-bit weights (6 columns per logical column,
   // 30 x 6 = 180 used: windows [0, 128) and [112, 240), overlapping); 256 x 256 with read noise.
@@ -326,15 +340,18 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
   std::printf(
       "%s (warp kernel, emulated): %lld of %lld outputs differ from the CPU; %d blocks, %lld items, %d vectors per "
-      "item, %d-row chunks\n",
+      "item, %d-row chunks, %d read group(s)\n",
       cs.name, static_cast<long long>(mismatched), static_cast<long long>(total), w.grid,
-      static_cast<long long>(w.p.items), static_cast<int>(w.p.vec), w.smem.rows_k);
+      static_cast<long long>(w.p.items), static_cast<int>(w.p.vec), w.smem.rows_k, w.rp.groups);
   if (cs.shape == Shape::conv) {
     EXPECT_GT(w.p.items_per_block, 1) << "the case must put consecutive items of one tile in a block";
   }
-  if (cs.hw.rows > 256) {
-    EXPECT_EQ(w.smem.rows_k, cs.hw.read_noise > 0 ? 64 : 128) << "the row chunks the case names";
+  if (cs.rows_k > 0) {
+    EXPECT_EQ(w.smem.rows_k, cs.rows_k) << "the row chunks the case names";
     EXPECT_EQ(w.p.vec, detail::kWarps * w.rp.vectors) << "read in row chunks: one pass per warp";
+  }
+  if (cs.hw.input_bits > 9 && cs.signed_inputs) {
+    EXPECT_EQ(w.rp.groups, 2) << "more than 16 reads: one pass per phase";
   }
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
     EXPECT_EQ(mismatched, 0) << "ideal hardware has integer signals: no code can differ";

@@ -79,6 +79,17 @@ TEST(WarpLayout, ReadPlansCoverEveryReadOnce) {
   }
   EXPECT_FALSE(warp::supports_reads(17));
   EXPECT_FALSE(warp::supports_reads(0));
+  // Phases x steps: one group while they fit a pass, else one group (pass) per phase.
+  const warp::ReadPlan one = warp::read_plan(2, 8);
+  EXPECT_EQ(one.groups, 1);
+  EXPECT_EQ(one.reads, 16);
+  const warp::ReadPlan two = warp::read_plan(2, 11);  // signed 12-bit inputs, bit-serial
+  EXPECT_EQ(two.groups, 2);
+  EXPECT_EQ(two.reads, 11);
+  EXPECT_EQ(two.reads_p, 16);
+  EXPECT_EQ(two.vectors, 1);
+  EXPECT_TRUE(warp::supports_reads(2, 15));  // signed 16-bit inputs
+  EXPECT_FALSE(warp::supports_reads(1, 17));
 }
 
 // One warp pass over a 16-column fragment and K rows, every register built as the

@@ -59,6 +59,26 @@ XBARMC_HD float adc_reconstruct(float s, float step, float inv_step, int adc_bit
   return adc_output(s, inv_step, adc_bits) * step;
 }
 
+/// One phase's term of shift_add_column: the steps' outputs `out(st)` of phase `ph`
+/// weighted and summed in step order, times the ADC step. shift_add_column adds these
+/// terms in phase order; the warp kernel, which reads long signed inputs one phase per
+/// pass, adds them the same way.
+template <class Out>
+XBARMC_HD double shift_add_phase(const Out& out, int ph, int steps, int dac_bits, bool float_acc, float step) {
+  double pd = 0.0;
+  float pf = 0.0f;
+  for (int st = 0; st < steps; ++st) {
+    const float o = out(st);
+    const double w = step_weight(ph, st, dac_bits);
+    if (float_acc) {
+      pf += static_cast<float>(w) * o;
+    } else {
+      pd += w * static_cast<double>(o);
+    }
+  }
+  return (float_acc ? static_cast<double>(pf) : pd) * step;
+}
+
 /// A column's digitized value from its reads' ADC outputs, accumulated as the CPU
 /// backend does (kernels/cpu/crossbar.cpp, vectorized over columns there; the GPU kernels
 /// call this): per phase, the steps' outputs weighted by
@@ -67,20 +87,8 @@ XBARMC_HD float adc_reconstruct(float s, float step, float inv_step, int adc_bit
 template <class Out>
 XBARMC_HD double shift_add_column(const Out& out, int phases, int steps, int dac_bits, bool float_acc, float step) {
   double column = 0.0;
-  for (int ph = 0; ph < phases; ++ph) {
-    double pd = 0.0;
-    float pf = 0.0f;
-    for (int st = 0; st < steps; ++st) {
-      const float o = out(ph * steps + st);
-      const double w = step_weight(ph, st, dac_bits);
-      if (float_acc) {
-        pf += static_cast<float>(w) * o;
-      } else {
-        pd += w * static_cast<double>(o);
-      }
-    }
-    column += (float_acc ? static_cast<double>(pf) : pd) * step;
-  }
+  for (int ph = 0; ph < phases; ++ph)
+    column += shift_add_phase([&](int st) { return out(ph * steps + st); }, ph, steps, dac_bits, float_acc, step);
   return column;
 }
 
