@@ -86,10 +86,12 @@ std::vector<Case> cases() {
   HardwareConfig long_inputs = d;  // signed 12-bit inputs: 2 phases x 11 reads, one pass per phase on the warp kernel
   long_inputs.input_bits = 12;
   c.push_back({"signed_12bit_inputs", long_inputs, true});
-  HardwareConfig noisy_long = long_inputs;  // and with read noise (the warp kernel only) on 512-row tiles
+  HardwareConfig noisy_long = long_inputs;  // and with read noise (the warp kernel only)
   noisy_long.read_noise = 0.05;
-  noisy_long.rows = 512;
-  c.push_back({"read_noise_signed_12bit_rows512", noisy_long, true});
+  c.push_back({"read_noise_signed_12bit", noisy_long, true});
+  HardwareConfig deep_long = long_inputs;  // on 512-row tiles: row chunks with partial sums per read group
+  deep_long.rows = 512;
+  c.push_back({"signed_12bit_rows512", deep_long, true});
   HardwareConfig wide = d;  // 256-column tiles: the warp kernel in column windows whatever was asked
   wide.cols = 256;
   c.push_back({"cols256", wide, false});
@@ -298,6 +300,29 @@ TEST(CrossbarCudaKernel, ReadNoiseWithDacCodesWiderThanEightBitsIsRefused) {
   cuda::DeviceMatrix dm8 = cuda::upload_matrix(mm8);
   l.m = &dm8;
   EXPECT_EQ(cuda::crossbar_kernel(l), cuda::CrossbarKernel::warp);
+}
+
+// Read noise on tiles read in row chunks with read groups (signed 12-bit inputs on 512-row
+// tiles): the partial sums and variances of two groups do not fit shared memory; refused
+// with the keys to change.
+TEST(CrossbarCudaKernel, ReadNoiseOnTallTilesWithReadGroupsIsRefused) {
+  HardwareConfig hw;
+  hw.read_noise = 0.05;
+  hw.input_bits = 12;
+  hw.rows = 512;
+  const auto W = random_values(300 * 16, 8, -1.0f, 1.0f);
+  const MappedMatrix mm = map_naive(W.data(), 300, 16, hw);
+  cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
+  cuda::CrossbarLaunch l = dense_launch(dm, 300, 16, 4, quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits));
+  try {
+    cuda::crossbar_kernel(l);
+    ADD_FAILURE() << "read noise on 512-row tiles with two read groups was accepted";
+  } catch (const Unsupported& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("shared memory"), std::string::npos) << what;
+    EXPECT_NE(what.find("input_bits"), std::string::npos) << what;
+    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
+  }
 }
 
 // Iterative IR drop: the GPU's PCG (kernels/cuda/ir_pcg_kernel.hpp) against the CPU's on

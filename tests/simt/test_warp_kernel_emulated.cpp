@@ -126,7 +126,7 @@ std::vector<Case> cases() {
   c.push_back({"read_noise_rows512_row_chunks", noisy512, false, Shape::dense, 20, 64});
   // Signed 12-bit inputs, bit-serial: 2 phases x 11 reads, more than a pass's 16 slots, so
   // one pass per phase (read groups), shift-added in the CPU's phase order; with read
-  // noise (its draws at the phase's reads), and on 400-row tiles in row chunks (the
+  // noise (its draws at the phase's reads), and on 288-row tiles in row chunks (the
   // partial sums kept per group: 64-row chunks fit).
   HardwareConfig long_in = d;
   long_in.input_bits = 12;
@@ -134,9 +134,9 @@ std::vector<Case> cases() {
   HardwareConfig noisy_long = long_in;
   noisy_long.read_noise = 0.05;
   c.push_back({"read_noise_signed_12bit_read_groups", noisy_long, true, Shape::dense});
-  HardwareConfig long400 = long_in;
-  long400.rows = 400;
-  c.push_back({"rows400_signed_12bit_read_groups", long400, true, Shape::dense, 20, 64});
+  HardwareConfig long288 = long_in;
+  long288.rows = 288;
+  c.push_back({"rows288_signed_12bit_read_groups", long288, true, Shape::dense, 20, 64});
   // Tiles wider than 128 columns, read in column windows: 256 columns holding 20 x 8 used
   // ones (windows [0, 128) and [128, 256)); 6-bit weights (6 columns per logical column,
   // 30 x 6 = 180 used: windows [0, 128) and [112, 240), overlapping); 256 x 256 with read noise.
@@ -429,6 +429,18 @@ TEST(WarpKernelPieces, SquaredDacCodesSplitExactlyIntoTwoHalfParts) {
         ASSERT_EQ(lo & 0xffffu, 0u) << a;
       }
     }
+}
+
+// The shared memory of row chunks: partial sums per read group fit, and with read noise
+// (variances too) they do not: the one combination the warp kernel refuses
+// (warp_kernel_refusal), for 128-column windows.
+TEST(WarpKernelPieces, RowChunksHoldPartialSumsPerReadGroupExceptWithReadNoise) {
+  const cuda::warp::ReadPlan groups = cuda::warp::read_plan(2, 11);  // signed 12-bit inputs
+  ASSERT_EQ(groups.groups, 2);
+  EXPECT_GT(detail::warp_chunking(512, 128, 16, groups, 1000, false).V, 0);
+  EXPECT_EQ(detail::warp_chunking(512, 128, 16, groups, 1000, true).V, 0);
+  EXPECT_GT(detail::warp_chunking(256, 128, 16, groups, 1000, true).V, 0);  // one piece: no partial sums
+  EXPECT_GT(detail::warp_chunking(512, 128, 16, cuda::warp::read_plan(2, 7), 1000, true).V, 0);
 }
 
 // Column windows of tiles wider than 128 columns (kernels/cuda/host_matrix.cpp): every
