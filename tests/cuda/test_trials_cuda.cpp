@@ -120,14 +120,16 @@ TEST_P(TrialsCuda, LeNetTrialsMatchTheCpuBackend) {
 }
 
 // Iterative IR drop solved on the GPU, tiles of 256 columns (column windows) and of 512
-// rows (fc1's 400 rows read in row chunks, with and without read noise): kept out of the
+// rows (fc1's 400 rows read in row chunks, with and without read noise), 12-bit inputs
+// (conv1's signed input: 2 x 11 reads, read groups on the warp kernel): kept out of the
 // test above, which device-check.sh also runs under compute-sanitizer memcheck (the PCG's
 // global-memory traffic is too slow there; IterativeIrDrop.* covers it).
 TEST_P(TrialsCuda, LeNetIterativeIrDropAndWideTilesMatchTheCpuBackend) {
   expect_lenet_matches_cpu(GetParam(), {{"iterative", {{"ir_drop", "iterative"}, {"r_wire", "0.5"}}, "test"},
                                         {"cols256", {{"cols", "256"}}, "test"},
                                         {"rows512", {{"rows", "512"}}, "test"},
-                                        {"rows512_read_noise", {{"rows", "512"}, {"read_noise", "0.05"}}, "test"}});
+                                        {"rows512_read_noise", {{"rows", "512"}, {"read_noise", "0.05"}}, "test"},
+                                        {"input12", {{"input_bits", "12"}}, "test"}});
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, TrialsCuda, ::testing::Values("block", "warp"));
