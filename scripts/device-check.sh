@@ -9,14 +9,8 @@
 # own time limit (110 + 110 + 60 + 2 x 30 + 130 s = 470 s at most): under 8 minutes.
 #   scripts/device-check.sh
 set -uo pipefail
-cd "$(dirname "$0")/.."
-B=/tmp/xbarmc-bundle
 LOG=/tmp/xbarmc-device-check
-rm -rf "$LOG"
-mkdir -p "$LOG" "$B"
-tar -C "$B" -xzf .device-bundle/xbarmc-device.tar.gz || { echo "no bundle: run scripts/device-bundle.sh first"; exit 1; }
-export LD_LIBRARY_PATH="$B/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-export XBARMC_SOURCE_DIR="$PWD" XBARMC_DATA_DIR="$B/data"
+source "$(dirname "$0")/device-env.sh"
 start=$(date +%s)
 declare -A result
 
@@ -51,8 +45,7 @@ fi
 echo "== xbarmc run on the GPU (LeNet-5, 64 trials x 1000 images), block and warp kernels"
 for k in block warp; do
   rm -rf "/tmp/xbarmc-gpu-run-$k"
-  XBARMC_CUDA_KERNEL=$k timeout 30 "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" \
-    --images 1000 --trials 64 --backend cuda --out "/tmp/xbarmc-gpu-run-$k" --progress off --profile 2>&1 |
+  XBARMC_CUDA_KERNEL=$k timeout 30 "${LENET_STUDY[@]}" --out "/tmp/xbarmc-gpu-run-$k" --profile 2>&1 |
     tee "$LOG/run_$k.log" | tail -24
   result[run_$k]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
   cp "/tmp/xbarmc-gpu-run-$k/summary.json" "$LOG/run_${k}_summary.json" 2>/dev/null

@@ -11,13 +11,8 @@
 # exports go to $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 + 2 x 90 s.
 #   scripts/device-profile.sh
 set -uo pipefail
-cd "$(dirname "$0")/.."
-B=/tmp/xbarmc-bundle
 LOG=/tmp/xbarmc-device-profile
-rm -rf "$LOG"
-mkdir -p "$LOG" "$B"
-tar -C "$B" -xzf .device-bundle/xbarmc-device.tar.gz || { echo "no bundle: run scripts/device-bundle.sh first"; exit 1; }
-export LD_LIBRARY_PATH="$B/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+source "$(dirname "$0")/device-env.sh"
 NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 [ -n "$NCU" ] || { echo "ncu (Nsight Compute) not found"; exit 1; }
 "$NCU" --version | tail -1
@@ -28,8 +23,7 @@ for k in warp block; do
   XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel' \
     --launch-count 10 --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
     --section MemoryWorkloadAnalysis --section WarpStateStats --section InstructionStats -o "$LOG/ncu_$k" -f \
-    "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" --images 1000 --trials 64 \
-    --backend cuda --out "/tmp/xbarmc-ncu-run-$k" --progress off >"$LOG/ncu_$k.log" 2>&1
+    "${LENET_STUDY[@]}" --out "/tmp/xbarmc-ncu-run-$k" >"$LOG/ncu_$k.log" 2>&1
   rc=$?
   grep -E "^==(ERROR|WARNING)==" "$LOG/ncu_$k.log" | head -5
   if [ $rc -eq 0 ] && "$NCU" --import "$LOG/ncu_$k.ncu-rep" --page details --csv >"$LOG/ncu_${k}_details.csv" &&
@@ -49,8 +43,7 @@ for skip in 0 1; do
   rm -rf "/tmp/xbarmc-ncu-src-$skip"
   if ! XBARMC_CUDA_KERNEL=warp timeout 90 "$NCU" --clock-control none --kernel-name regex:warp_crossbar_kernel \
     --launch-skip $skip --launch-count 1 --section SourceCounters --section WarpStateStats \
-    -o "$LOG/ncu_source_$layer" -f "$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" \
-    --images 1000 --trials 64 --backend cuda --out "/tmp/xbarmc-ncu-src-$skip" --progress off \
+    -o "$LOG/ncu_source_$layer" -f "${LENET_STUDY[@]}" --out "/tmp/xbarmc-ncu-src-$skip" \
     >"$LOG/ncu_source_$layer.log" 2>&1; then
     tail -3 "$LOG/ncu_source_$layer.log"
     result[source_$layer]=FAIL

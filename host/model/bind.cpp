@@ -104,11 +104,9 @@ std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg) 
     } else if (n.op_type == "Where") {
       b = zero_one_input(n.inputs[1]) && zero_one_input(n.inputs[2]);
     } else if (movement.count(n.op_type)) {
-      b = !n.inputs.empty() && n.inputs[0] >= 0 && !bg.meta[n.inputs[0]].value && boolean[n.inputs[0]];
-      if (n.op_type == "Concat") {
-        b = std::all_of(n.inputs.begin(), n.inputs.end(), zero_one_input) &&
-            std::any_of(n.inputs.begin(), n.inputs.end(), [&](int v) { return v >= 0 && boolean[v]; });
-      }
+      // (a node whose data inputs are all constants was folded while binding)
+      b = n.op_type == "Concat" ? std::all_of(n.inputs.begin(), n.inputs.end(), zero_one_input)
+                                : !n.inputs.empty() && n.inputs[0] >= 0 && boolean[n.inputs[0]];
     }
     if (!b) continue;
     for (int v : n.outputs)
