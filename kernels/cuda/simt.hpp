@@ -4,13 +4,16 @@
 /// the same body runs on the GPU and, for tests without a GPU, on the CPU:
 /// - in CUDA device code they are the intrinsics (threadIdx, __syncthreads, __syncwarp,
 ///   __shfl_xor_sync, mma.sync.m16n8k16);
-/// - in host code (g++) a block is emulated with one OS thread per GPU thread: block and
-///   warp barriers are real barriers, shuffles and the warp-collective mma exchange
-///   their operands through per-warp memory, and `launch` runs a grid block by block.
-/// The emulator is for correctness tests only (tests/simt/): it is slow and ignores
-/// timing, but it executes the kernel's own code, indexing and synchronization, and the
-/// mma by the PTX ISA's fragment layouts (transcribed here independently of
-/// warp_layout.hpp).
+/// - in host code (g++) a block is emulated with one fiber per GPU thread on the calling
+///   OS thread (kernels/cuda/simt_emulator.cpp): a thread runs until it waits at a block
+///   or warp barrier, shuffles and the warp-collective mma exchange their operands
+///   through per-warp memory at a barrier, and `launch` runs a grid block by block.
+/// The emulator is for correctness tests only (tests/simt/): it ignores timing, but it
+/// executes the kernel's own code, indexing and synchronization, deterministically (the
+/// same schedule on every run; threads resumed alternately upwards and downwards, so a
+/// missing barrier shows in one of the two orders; a barrier that not all threads reach
+/// is an error, not a hang), and the mma by the PTX ISA's fragment layouts (transcribed
+/// here independently of warp_layout.hpp).
 
 #include <cstdint>
 
@@ -49,13 +52,7 @@ XBARMC_SIMT void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint
 
 #include <cuda_fp16.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
-#include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #define XBARMC_SIMT inline
@@ -65,57 +62,55 @@ namespace xbarmc::simt {
 
 namespace emu {
 
-/// A reusable barrier for n threads: spins (yielding) briefly, then sleeps.
+// The scheduler (kernels/cuda/simt_emulator.cpp): a block's threads as fibers on the
+// calling OS thread, each running until it waits at a barrier.
+/// Runs fn(ctx, i) for the n threads i of a block, as fibers; rethrows what one threw,
+/// and fails when every live thread waits at a barrier that no other reaches.
+void run_fibers(int n, void (*fn)(void*, int), void* ctx);
+/// Suspends the running thread until *generation differs from `seen`.
+void wait_until_changed(const std::uint64_t* generation, std::uint64_t seen);
+/// The running thread's index in its block.
+int current_fiber();
+
+/// A reusable barrier for n threads.
 class Barrier {
  public:
   explicit Barrier(int n) : n_(n) {}
   void wait() {
-    const std::uint64_t gen = generation_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
-      arrived_.store(0, std::memory_order_relaxed);
-      {
-        std::lock_guard<std::mutex> lock(m_);
-        generation_.store(gen + 1, std::memory_order_release);
-      }
-      cv_.notify_all();
+    const std::uint64_t gen = generation_;
+    if (++arrived_ == n_) {
+      arrived_ = 0;
+      ++generation_;
       return;
     }
-    for (int spin = 0; spin < 64; ++spin) {
-      if (generation_.load(std::memory_order_acquire) != gen) return;
-      std::this_thread::yield();
-    }
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != gen; });
+    wait_until_changed(&generation_, gen);
   }
 
  private:
-  std::mutex m_;
-  std::condition_variable cv_;
   const int n_;
-  std::atomic<int> arrived_{0};
-  std::atomic<std::uint64_t> generation_{0};
+  int arrived_ = 0;
+  std::uint64_t generation_ = 0;
 };
 
 struct Warp {
   Barrier barrier{32};
   std::uint64_t exchange[2][32] = {};
   std::uint32_t a[2][32][4] = {}, b[2][32][2] = {};
-  int mma_turn[32] = {}, shfl_turn[32] = {};  // per lane: which operand set its next call uses
+  float A[2][16][16] = {}, B[2][16][8] = {};  // an mma's operands as matrices, per operand set
+  std::uint64_t decoded[2] = {};              // which call's operands A and B hold (call + 1)
+  std::uint64_t mma_calls[32] = {};           // per lane: its mma calls so far
+  int shfl_turn[32] = {};                     // per lane: which exchange set its next shuffle uses
 };
 
 struct Block {
-  explicit Block(int threads) : barrier(threads), warps(static_cast<std::size_t>(threads / 32)) {}
+  Block(int threads, int id) : barrier(threads), warps(static_cast<std::size_t>(threads / 32)), bid(id) {}
   Barrier barrier;
   std::vector<Warp> warps;
+  int bid;
 };
+inline thread_local Block* block = nullptr;  // the block being run
 
-struct Thread {
-  int tid = 0, bid = 0;
-  Block* block = nullptr;
-};
-inline thread_local Thread self;
-
-inline Warp& warp() { return self.block->warps[static_cast<std::size_t>(self.tid / 32)]; }
+inline Warp& warp() { return block->warps[static_cast<std::size_t>(current_fiber() / 32)]; }
 
 inline float half_bits_to_float(std::uint32_t bits) {
   return __half2float(__ushort_as_half(static_cast<unsigned short>(bits & 0xffffu)));
@@ -123,16 +118,16 @@ inline float half_bits_to_float(std::uint32_t bits) {
 
 }  // namespace emu
 
-inline int thread_x() { return emu::self.tid; }
-inline int block_x() { return emu::self.bid; }
-inline void sync_block() { emu::self.block->barrier.wait(); }
+inline int thread_x() { return emu::current_fiber(); }
+inline int block_x() { return emu::block->bid; }
+inline void sync_block() { emu::block->barrier.wait(); }
 inline void sync_warp() { emu::warp().barrier.wait(); }
 
 template <class T>
 T shfl_xor(T v, int mask) {
   static_assert(sizeof(T) <= sizeof(std::uint64_t), "shfl_xor emulates values of up to 8 bytes");
   emu::Warp& w = emu::warp();
-  const int lane = emu::self.tid % 32;
+  const int lane = emu::current_fiber() % 32;
   // Two exchange sets used in turn: a lane writes set s again only two calls later,
   // after every lane has passed the barrier of the call in between (and so has read s).
   const int s = w.shfl_turn[lane];
@@ -155,63 +150,62 @@ T shfl_xor(T v, int mask) {
 /// exact in float (f16 x f16) and summed in float in k order.
 inline void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
   emu::Warp& w = emu::warp();
-  const int lane = emu::self.tid % 32;
-  const int s = w.mma_turn[lane];  // operand sets in turn, as in shfl_xor
-  w.mma_turn[lane] = 1 - s;
+  const int lane = emu::current_fiber() % 32;
+  const std::uint64_t call = w.mma_calls[lane]++;  // the warp's call this is (every lane makes each call)
+  const int s = static_cast<int>(call % 2);        // operand sets in turn, as in shfl_xor
   for (int r = 0; r < 4; ++r) w.a[s][lane][r] = a[r];
   w.b[s][lane][0] = b0;
   w.b[s][lane][1] = b1;
   w.barrier.wait();
-  float A[16][16], B[16][8];
-  for (int l = 0; l < 32; ++l) {
-    const int g = l >> 2, t = l % 4;
-    for (int i = 0; i < 8; ++i) {
-      const int row = (i < 2 || (i >= 4 && i < 6)) ? g : g + 8;
-      const int col = t * 2 + (i & 1) + (i >= 4 ? 8 : 0);
-      A[row][col] = emu::half_bits_to_float(w.a[s][l][i / 2] >> (16 * (i % 2)));
-    }
-    for (int i = 0; i < 4; ++i) {
-      const int row = t * 2 + (i & 1) + (i >= 2 ? 8 : 0);
-      B[row][g] = emu::half_bits_to_float(w.b[s][l][i / 2] >> (16 * (i % 2)));
+  // The first lane past the barrier lays out the call's A and B for all.
+  float(&A)[16][16] = w.A[s];
+  float(&B)[16][8] = w.B[s];
+  if (w.decoded[s] != call + 1) {
+    w.decoded[s] = call + 1;
+    for (int l = 0; l < 32; ++l) {
+      const int g = l >> 2, t = l % 4;
+      for (int i = 0; i < 8; ++i) {
+        const int row = (i < 2 || (i >= 4 && i < 6)) ? g : g + 8;
+        const int col = t * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+        A[row][col] = emu::half_bits_to_float(w.a[s][l][i / 2] >> (16 * (i % 2)));
+      }
+      for (int i = 0; i < 4; ++i) {
+        const int row = t * 2 + (i & 1) + (i >= 2 ? 8 : 0);
+        B[row][g] = emu::half_bits_to_float(w.b[s][l][i / 2] >> (16 * (i % 2)));
+      }
     }
   }
   const int g = lane >> 2, t = lane % 4;
   for (int i = 0; i < 4; ++i) {
     const int row = i < 2 ? g : g + 8, col = t * 2 + (i & 1);
-    float s = d[i];
-    for (int k = 0; k < 16; ++k) s += A[row][k] * B[k][col];
-    d[i] = s;
+    float sum = d[i];
+    for (int k = 0; k < 16; ++k) sum += A[row][k] * B[k][col];
+    d[i] = sum;
   }
 }
 
 /// Runs `body(shared_memory)` as a grid of `grid` blocks of `threads` threads (a
-/// multiple of 32), block after block, each block's threads concurrently, with
-/// `shared_bytes` of zeroed, 128-byte aligned shared memory per block. An exception in
-/// any thread is rethrown after the block (the other threads must not wait at a barrier
-/// for it: bodies under test do not throw).
+/// multiple of 32), block after block, each block's threads as fibers (emu::run_fibers),
+/// with `shared_bytes` of zeroed, 128-byte aligned shared memory per block. An exception
+/// in any thread is rethrown after its block stops.
 template <class Body>
 void launch(int grid, int threads, std::size_t shared_bytes, Body body) {
+  struct Run {
+    Body* body;
+    unsigned char* shared;
+  };
   for (int b = 0; b < grid; ++b) {
     std::vector<unsigned char> shared(shared_bytes + 128, 0);
     unsigned char* base = shared.data();
     base += (128 - reinterpret_cast<std::uintptr_t>(base) % 128) % 128;
-    auto block = std::make_unique<emu::Block>(threads);
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
-    pool.reserve(static_cast<std::size_t>(threads));
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        emu::self = emu::Thread{t, b, block.get()};
-        try {
-          body(base);
-        } catch (...) {
-          errors[static_cast<std::size_t>(t)] = std::current_exception();
-        }
-      });
-    }
-    for (auto& th : pool) th.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    emu::Block block(threads, b);
+    struct Current {
+      explicit Current(emu::Block* b) { emu::block = b; }
+      ~Current() { emu::block = nullptr; }
+    } current(&block);
+    Run run{&body, base};
+    emu::run_fibers(
+        threads, [](void* r, int) { (*static_cast<Run*>(r)->body)(static_cast<Run*>(r)->shared); }, &run);
   }
 }
 

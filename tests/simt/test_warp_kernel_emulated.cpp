@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -409,6 +410,91 @@ TEST(SimtEmulator, MmaShuffleAndBarriers) {
     }
   for (int t = 0; t < 64; ++t) EXPECT_EQ(shuffled[t], (t / 32) * 32 + ((t % 32) ^ 5));
   EXPECT_EQ(counted[1], 1) << "sync_block orders the block's threads";
+}
+
+// Consecutive mma calls each multiply their own operands (the emulator lays out a call's
+// A and B once per warp and alternates two operand sets).
+TEST(SimtEmulator, ConsecutiveMmasUseTheirOwnOperands) {
+  constexpr int kCalls = 5;
+  float D[32][4] = {};
+  simt::launch(1, 32, 0, [&](unsigned char*) {
+    const int lane = simt::thread_x();
+    const auto pack = [](float lo, float hi) {
+      return static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(lo))) |
+             (static_cast<std::uint32_t>(__half_as_ushort(__float2half_rn(hi))) << 16);
+    };
+    float d[4] = {};
+    for (int call = 0; call < kCalls; ++call) {
+      std::uint32_t a[4], b[2];
+      for (int r = 0; r < 4; ++r) {
+        const cuda::warp::RowCol e = cuda::warp::a_register(lane, r);
+        a[r] = pack(static_cast<float>(e.row + call), static_cast<float>(e.row + call));
+      }
+      for (int r = 0; r < 2; ++r) {
+        const cuda::warp::RowCol e = cuda::warp::b_register(lane, r);
+        b[r] = pack(static_cast<float>((e.col + call) % 3), static_cast<float>((e.col + call) % 3));
+      }
+      simt::mma_16816(d, a, b[0], b[1]);
+    }
+    for (int i = 0; i < 4; ++i) D[lane][i] = d[i];
+  });
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i) {
+      const cuda::warp::RowCol e = cuda::warp::c_element(lane, i);
+      float want = 0.0f;
+      for (int call = 0; call < kCalls; ++call) want += 16.0f * (e.row + call) * ((e.col + call) % 3);
+      EXPECT_EQ(D[lane][i], want) << "lane " << lane << " element " << i;
+    }
+}
+
+// A read of what another thread writes without a barrier in between sees the stale value
+// in one of the emulator's two orders: threads run upwards until the first barrier, then
+// downwards until the next. With the barrier, every read sees the write.
+TEST(SimtEmulator, AMissingBarrierShowsAsStaleData) {
+  int x[64] = {}, y[64] = {}, seen_up[64] = {}, seen_down[64] = {}, synced[64] = {};
+  simt::launch(1, 64, 0, [&](unsigned char*) {
+    const int tid = simt::thread_x();
+    x[tid] = 1;
+    seen_up[tid] = x[(tid + 1) % 64];  // no barrier: thread tid + 1 has not run yet
+    simt::sync_block();
+    y[tid] = 1;
+    seen_down[tid] = y[(tid + 63) % 64];  // no barrier: thread tid - 1 has not run yet
+    simt::sync_block();
+    synced[tid] = y[(tid + 63) % 64] + x[(tid + 1) % 64];
+  });
+  int stale_up = 0, stale_down = 0;
+  for (int t = 0; t < 64; ++t) {
+    stale_up += seen_up[t] == 0;
+    stale_down += seen_down[t] == 0;
+    EXPECT_EQ(synced[t], 2) << "thread " << t;
+  }
+  EXPECT_GT(stale_up, 0) << "reading a higher thread's write without a barrier";
+  EXPECT_GT(stale_down, 0) << "reading a lower thread's write without a barrier";
+}
+
+// A barrier that not every thread reaches is an error, not a hang; an exception thrown
+// in one thread reaches the caller (the others waiting for it at a barrier).
+TEST(SimtEmulator, ABarrierInDivergentCodeIsAnErrorNotAHang) {
+  try {
+    simt::launch(1, 64, 0, [&](unsigned char*) {
+      if (simt::thread_x() < 32) simt::sync_block();
+    });
+    ADD_FAILURE() << "no error";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("deadlock, 32 of 64 threads wait at barriers"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(simt::launch(2, 64, 0,
+                            [&](unsigned char*) {
+                              if (simt::block_x() == 1 && simt::thread_x() == 40) throw std::runtime_error("thrown");
+                              simt::sync_block();
+                            }),
+               std::runtime_error);
+  int after = 0;  // the emulator runs again after an error
+  simt::launch(1, 32, 0, [&](unsigned char*) {
+    simt::sync_warp();
+    if (simt::thread_x() == 31) after = 1;
+  });
+  EXPECT_EQ(after, 1);
 }
 
 // Read noise's squared DAC codes as f16 hi + lo parts (square_half2): exact for every code
