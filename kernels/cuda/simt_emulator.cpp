@@ -10,7 +10,8 @@
 // reach (a barrier in divergent code), the launch fails with an error instead of hanging.
 //
 // Context switches: a few instructions of assembly on x86-64 (the callee-saved registers,
-// the stack pointer, MXCSR and the x87 control word), ucontext elsewhere. Under the
+// the stack pointer, MXCSR and the x87 control word), ucontext elsewhere (or where
+// XBARMC_SIMT_UCONTEXT is defined; checked by hand on x86-64, 2026-11-26). Under the
 // address sanitizer every switch is announced to it (__sanitizer_start_switch_fiber).
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@
 #define XBARMC_SIMT_ASAN 1
 #endif
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
 extern "C" void xbarmc_simt_switch(void** save_sp, void* to_sp);
 // Saves the callee-saved registers, MXCSR and the x87 control word on the current stack,
 // stores the stack pointer in *save_sp, and restores the same from to_sp.
@@ -79,7 +80,7 @@ constexpr std::size_t kStackBytes = 512 * 1024;  // per fiber (the sanitizer's r
 
 struct Fiber {
   int index = 0;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   void* sp = nullptr;
 #else
   ucontext_t context{};
@@ -96,7 +97,7 @@ struct Fiber {
 
 struct Scheduler {
   std::vector<Fiber> fibers;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   void* sp = nullptr;
 #else
   ucontext_t context{};
@@ -121,7 +122,7 @@ void to_scheduler(Fiber& f, bool finished) {
 #else
   (void)finished;
 #endif
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   xbarmc_simt_switch(&f.sp, s.sp);
 #else
   swapcontext(&f.context, &s.context);
@@ -137,7 +138,7 @@ void to_fiber(Scheduler& s, Fiber& f) {
 #if defined(XBARMC_SIMT_ASAN)
   __sanitizer_start_switch_fiber(&s.fake_stack, f.stack, kStackBytes);
 #endif
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   xbarmc_simt_switch(&s.sp, f.sp);
 #else
   swapcontext(&s.context, &f.context);
@@ -203,7 +204,7 @@ class Stacks {
 };
 
 void prepare(Fiber& f, Scheduler& s) {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   // The frame xbarmc_simt_switch pops: MXCSR and x87 control word, r15..r12, rbx, rbp,
   // then fiber_entry as the return address; above it an empty slot, so that fiber_entry
   // starts with the stack aligned as after a call.
