@@ -14,6 +14,7 @@
 
 #include "crossbar_cuda.cuh"
 #include "simt.hpp"
+#include "warp_layout.hpp"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/physics/crossbar.hpp"
 #include "xbarmc/physics/dac.hpp"
@@ -48,7 +49,8 @@ struct LayerParams {
   const double* ct_weight;
   const float* weight_scale;
   int adc_bits, weight_offset;
-  bool float_acc;  // float_phase_accumulator (physics/crossbar.hpp), as the CPU
+  bool float_acc;        // float_phase_accumulator (physics/crossbar.hpp), as the CPU
+  bool exact_shift_add;  // warp::exact_shift_add: the warp kernel adds reads in registers
   int phases, steps, dac_bits, reads, vec;
   quant::Quantizer xq;
   LayerGeometry geo;
@@ -223,6 +225,7 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.adc_bits = hw.adc_bits;
   p.weight_offset = m.weight_offset;
   p.float_acc = float_phase_accumulator(hw, plan);
+  p.exact_shift_add = warp::exact_shift_add(hw.adc_bits, plan.steps, plan.dac_bits);
   p.phases = plan.phases;
   p.steps = plan.steps;
   p.dac_bits = plan.dac_bits;

@@ -1,6 +1,7 @@
 // The warp crossbar kernel's launch (its body: crossbar_warp_kernel.hpp).
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "crossbar_warp_kernel.hpp"
@@ -30,6 +31,17 @@ void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
   warp_crossbar_kernel<kNoise, kKSteps>
       <<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.smem, w.rp);
   XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+// XBARMC_CUDA_SHIFT_ADD=registers|staged: where the warp kernel adds a vector's reads
+// when their sums are exact (warp::exact_shift_add): across lanes in registers (the
+// default), or staged through shared memory as in every other case (for benchmarks).
+bool shift_add_in_registers() {
+  const char* e = std::getenv("XBARMC_CUDA_SHIFT_ADD");
+  const std::string v = e ? e : "";
+  if (v.empty() || v == "registers") return true;
+  if (v == "staged") return false;
+  throw InvalidConfig("XBARMC_CUDA_SHIFT_ADD: '" + v + "' is not a shift-add; use registers or staged");
 }
 
 physics::InputPlan launch_plan(const CrossbarLaunch& l) {
@@ -73,7 +85,8 @@ std::int64_t warp_items(const CrossbarLaunch& l) {
 }
 
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
-  const WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
+  WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
+  w.p.exact_shift_add = w.p.exact_shift_add && shift_add_in_registers();
   const bool noise = w.p.read_noise > 0.0f, tall = warp_k_steps(w.p.rows_p) == warp::kMaxKStepsTall;
   if (noise && tall) {
     launch_variant<true, warp::kMaxKStepsTall>(w, stream);

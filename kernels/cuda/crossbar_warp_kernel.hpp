@@ -388,6 +388,16 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               }
             }
             simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
+            // The shift-add weights of this lane's accumulator columns (read slots), for
+            // the integer shift-add in registers (p.exact_shift_add). Vectors past the
+            // item's end have input codes 0, so their columns add up to 0.
+            int wt[warp::kFrags][2];
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int j = 0; j < 2; ++j)
+                wt[f][j] = warp::slot_weight(rp, f * 8 + (lane & 3) * 2 + j, grp, p.steps, p.dac_bits);
+            }
             // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
             for (int mf = 0; mf < nmf; ++mf) {
               const int m0 = mf * 16;
@@ -450,6 +460,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                 }
                 continue;
               }
+              // The ADC on the accumulators (after the read noise of each active slot).
+              float code[warp::kFrags][4];
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 XBARMC_UNROLL
@@ -468,8 +480,56 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                                                    read % p.steps, p.steps, p.hw_cols, col0 + m);
                     }
                   }
-                  Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig, inv_s[m], p.adc_bits);
+                  code[f][i] = physics::adc_output(sig, inv_s[m], p.adc_bits);
                 }
+              }
+              if (p.exact_shift_add) {
+                // Integer codes with exact sums (warp::exact_shift_add): each vector's
+                // weighted codes added in registers, over the lane's two slots, then
+                // across the quad's lanes and the fragments its reads span; the lane
+                // holding the vector's first slot writes the column.
+                int r[warp::kFrags][2][2];  // [fragment][row half][slot of the pair]
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  XBARMC_UNROLL
+                  for (int i = 0; i < 4; ++i) r[f][i >> 1][i & 1] = static_cast<int>(code[f][i]) * wt[f][i & 1];
+                }
+                const int rpp = rp.reads_p;
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  XBARMC_UNROLL
+                  for (int h = 0; h < 2; ++h) {
+                    if (rpp >= 2) r[f][h][0] += r[f][h][1];
+                    if (rpp >= 4) r[f][h][0] += simt::shfl_xor(r[f][h][0], 1);
+                    if (rpp >= 8) r[f][h][0] += simt::shfl_xor(r[f][h][0], 2);
+                  }
+                }
+                XBARMC_UNROLL
+                for (int h = 0; h < 2; ++h) {
+                  if (rpp >= 16) r[0][h][0] += r[1][h][0];
+                }
+                XBARMC_UNROLL
+                for (int f = 0; f < warp::kFrags; ++f) {
+                  XBARMC_UNROLL
+                  for (int j = 0; j < 2; ++j) {
+                    const int n = f * 8 + (lane & 3) * 2 + j;  // the slot
+                    const int vi = n / rpp;
+                    if (n % rpp != 0 || vi >= vp) continue;  // not a vector's first slot
+                    XBARMC_UNROLL
+                    for (int h = 0; h < 2; ++h) {
+                      const int m = m0 + (lane >> 2) + 8 * h;
+                      const double term = static_cast<double>(r[f][h][j]) * static_cast<double>(step_s[m]);
+                      double& column = COLw[vi * p.cols_p + m];
+                      column = grp == 0 ? term : column + term;
+                    }
+                  }
+                }
+                continue;
+              }
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                XBARMC_UNROLL
+                for (int i = 0; i < 4; ++i) Sw[warp::staged_index(f, i, lane)] = code[f][i];
               }
               simt::sync_warp();
               for (int u = lane; u < vp * 16; u += 32) {
@@ -486,6 +546,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               simt::sync_warp();
             }
           }
+          simt::sync_warp();  // every lane's columns are written
           // 4. Physical columns into the logical outputs (ascending, as the CPU) after the
           // last chunk, and the exact float product of the chunk's inputs in row order (the
           // reference; chunk after chunk, so the row order of the whole tile).

@@ -95,6 +95,26 @@ XBARMC_HD std::uint32_t slot_code(const Slot& s, int q, int steps, int dac_bits)
   return physics::dac_code(physics::phase_magnitude(q, s.read / steps), s.read % steps, dac_bits);
 }
 
+/// True when a column's shift-add is exact in any order: integer ADC codes (adc_bits > 0)
+/// whose weighted sums over a vector's reads, +-code 2^(step dac_bits) over both phases,
+/// stay below 2^24 in magnitude. Then every partial sum is an integer exact in float and
+/// in int32, and the column (sum x ADC step) is exact in double, so the warp kernel may add
+/// a vector's reads across lanes by shuffles, in registers, and still equal the CPU's
+/// shift_add_column bit for bit, float accumulation (float_phase_accumulator) included.
+XBARMC_HD bool exact_shift_add(int adc_bits, int steps, int dac_bits) {
+  return adc_bits > 0 && adc_bits + steps * dac_bits + 1 <= 24;
+}
+
+/// The shift-add weight of read slot `n` of a pass in read group `group`, as an integer:
+/// +-2^(step dac_bits) (physics::step_weight), 0 for a slot that holds no read.
+XBARMC_HD int slot_weight(const ReadPlan& p, int n, int group, int steps, int dac_bits) {
+  const Slot s = slot_of(p, n);
+  if (!s.active) return 0;
+  const int read = group * p.reads + s.read;
+  const int w = 1 << ((read % steps) * dac_bits);
+  return read / steps == 0 ? w : -w;
+}
+
 /// A matrix element's place in a fragment.
 struct RowCol {
   int row = 0;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +101,11 @@ void model_rates(const std::string& src, const std::string& data) {
     const std::uint32_t gpu_trials = lenet ? 256 : 32, warm = lenet ? gpu_trials : 4;
     const double rb = gpu_rate(study, gpu_trials, warm, "block");
     const double rw = gpu_rate(study, gpu_trials, warm, "warp");
+    if (lenet) {
+      const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
+      std::printf("%-10s warp kernel with the staged shift-add: %.0f trial-img/s (registers: %.0f)\n", name,
+                  gpu_rate(study, gpu_trials, warm, "warp"), rw);
+    }
     auto cpu = make_cpu_backend(0);
     montecarlo::RunControl c;
     std::vector<montecarlo::TrialRecord> out;
@@ -159,6 +165,15 @@ void crossbar_vs_gemm() {
   const auto y_warp = d_y.to_host();
   std::size_t differ = 0;
   for (std::size_t i = 0; i < y_block.size(); ++i) differ += y_block[i] != y_warp[i];
+  double xbw_staged_ms = 0.0;  // the warp kernel with its shift-add staged in shared memory
+  std::size_t differ_staged = 0;
+  {
+    const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
+    xbw_staged_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+    const auto y_staged = d_y.to_host();
+    for (std::size_t i = 0; i < y_warp.size(); ++i)
+      differ_staged += std::memcmp(&y_warp[i], &y_staged[i], sizeof(float)) != 0;
+  }
   const double xb_ms = std::min({xb512_ms, xb256_ms, xbw_ms});
   const double reads = 8, cell_macs = trials * n * reads * static_cast<double>(K) * (M * 8);
 
@@ -199,6 +214,9 @@ void crossbar_vs_gemm() {
       "  warp kernel               %8.3f ms  %8.2f T cell-MAC/s  (%zu of %zu outputs differ from the block "
       "kernel's)\n",
       xbw_ms, rate(xbw_ms), differ, y_block.size());
+  std::printf(
+      "  warp kernel, staged shift-add %8.3f ms  %8.2f T cell-MAC/s  (%zu outputs differ from the registers')\n",
+      xbw_staged_ms, rate(xbw_staged_ms), differ_staged);
   std::printf("  fastest: %.3f ms, %.2f T cell-MAC/s\n", xb_ms, xb_rate / 1e12);
   std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f\n", sgemm_ms, s_rate / 1e12,
               xb_rate / s_rate);

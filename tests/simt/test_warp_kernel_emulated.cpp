@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -132,6 +133,9 @@ std::vector<Case> cases() {
   HardwareConfig long_in = d;
   long_in.input_bits = 12;
   c.push_back({"signed_12bit_read_groups", long_in, true, Shape::dense});
+  HardwareConfig long_adc14 = long_in;  // sums past 2^24: the staged shift-add, in double
+  long_adc14.adc_bits = 14;
+  c.push_back({"adc14_signed_12bit_staged_shift_add", long_adc14, true, Shape::dense});
   HardwareConfig noisy_long = long_in;
   noisy_long.read_noise = 0.05;
   c.push_back({"read_noise_signed_12bit_read_groups", noisy_long, true, Shape::dense});
@@ -276,18 +280,40 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
   detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
   std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
+  const auto run_kernel = [&](const detail::WarpLaunch& wl) {
+    simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
+      constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
+      const bool noise = wl.p.read_noise > 0.0f, wide = detail::warp_k_steps(wl.p.rows_p) == tall;
+      if (noise) {
+        wide ? detail::warp_crossbar_body<true, tall>(wl.p, wl.smem, wl.rp, smem)
+             : detail::warp_crossbar_body<true, narrow>(wl.p, wl.smem, wl.rp, smem);
+      } else {
+        wide ? detail::warp_crossbar_body<false, tall>(wl.p, wl.smem, wl.rp, smem)
+             : detail::warp_crossbar_body<false, narrow>(wl.p, wl.smem, wl.rp, smem);
+      }
+    });
+  };
   w.p.item_err = item_err.data();
-  simt::launch(w.grid, detail::kThreads, static_cast<std::size_t>(w.smem.total), [&](unsigned char* smem) {
-    constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
-    const bool noise = w.p.read_noise > 0.0f, wide = detail::warp_k_steps(w.p.rows_p) == tall;
-    if (noise) {
-      wide ? detail::warp_crossbar_body<true, tall>(w.p, w.smem, w.rp, smem)
-           : detail::warp_crossbar_body<true, narrow>(w.p, w.smem, w.rp, smem);
-    } else {
-      wide ? detail::warp_crossbar_body<false, tall>(w.p, w.smem, w.rp, smem)
-           : detail::warp_crossbar_body<false, narrow>(w.p, w.smem, w.rp, smem);
-    }
-  });
+  run_kernel(w);
+  // The integer shift-add in registers (warp::exact_shift_add): every case with an ADC of
+  // up to 8 bits (inputs of up to 12 bits); not the ideal ADC, nor a 14-bit ADC with
+  // 12-bit inputs (sums up to 2^26).
+  EXPECT_EQ(w.p.exact_shift_add, cs.hw.adc_bits > 0 && cs.hw.adc_bits <= 8);
+  if (w.p.exact_shift_add) {
+    // The shift-add in registers equals the staged one (the CPU's shift_add_column over
+    // shared memory) bit for bit: outputs and error sums.
+    detail::WarpLaunch staged = w;
+    staged.p.exact_shift_add = false;
+    std::vector<float> y_staged(y.size(), -1.0f);
+    std::vector<double> err_staged(item_err.size(), 0.0);
+    staged.p.out = y_staged.data();
+    staged.p.item_err = err_staged.data();
+    run_kernel(staged);
+    std::int64_t differ = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_staged[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
+    EXPECT_EQ(item_err, err_staged);
+  }
   const std::int64_t items_per_trial = w.p.chunks_per_trial * w.p.n_col_tiles;
   for (int t = 0; t < trials; ++t)
     for (std::int64_t i = 0; i < items_per_trial; ++i) {

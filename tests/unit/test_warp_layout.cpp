@@ -92,6 +92,40 @@ TEST(WarpLayout, ReadPlansCoverEveryReadOnce) {
   EXPECT_FALSE(warp::supports_reads(1, 17));
 }
 
+// The integer shift-add in registers: slot weights are physics::step_weight of the slot's
+// read (0 for slots without one), in every read group; exact_shift_add holds only where
+// the largest weighted sum over both phases stays below 2^24, and is not needlessly
+// strict (8-bit ADC with 8- and 12-bit inputs, any DAC width, takes it).
+TEST(WarpLayout, SlotWeightsAreTheShiftAddWeightsAndExactSumsStayBelow2To24) {
+  for (int phases = 1; phases <= 2; ++phases)
+    for (int steps = 1; steps <= 16; ++steps)
+      for (int dac_bits = 1; dac_bits <= 8 && steps * dac_bits <= 16; ++dac_bits) {
+        if (!warp::supports_reads(phases, steps)) continue;
+        const warp::ReadPlan p = warp::read_plan(phases, steps);
+        for (int g = 0; g < p.groups; ++g)
+          for (int n = 0; n < warp::kSlots; ++n) {
+            const warp::Slot s = warp::slot_of(p, n);
+            const int read = g * p.reads + s.read;
+            const double want = s.active ? physics::step_weight(read / steps, read % steps, dac_bits) : 0.0;
+            EXPECT_EQ(warp::slot_weight(p, n, g, steps, dac_bits), want)
+                << phases << " x " << steps << " reads, DAC " << dac_bits << ", group " << g << ", slot " << n;
+          }
+        for (int adc_bits = 0; adc_bits <= 16; ++adc_bits) {
+          double largest = 0.0;  // |sum| of top codes over every read of both phases
+          for (int st = 0; st < steps; ++st)
+            largest += phases * (std::ldexp(1.0, adc_bits) - 1.0) * std::ldexp(1.0, st * dac_bits);
+          if (warp::exact_shift_add(adc_bits, steps, dac_bits)) {
+            EXPECT_LT(largest, 16777216.0) << adc_bits << "-bit ADC, " << steps << " steps of " << dac_bits << " bits";
+          }
+        }
+      }
+  EXPECT_FALSE(warp::exact_shift_add(0, 8, 1)) << "an ideal ADC's outputs are not integers";
+  EXPECT_TRUE(warp::exact_shift_add(8, 7, 1));   // signed 8-bit inputs, bit-serial
+  EXPECT_TRUE(warp::exact_shift_add(8, 11, 1));  // signed 12-bit inputs
+  EXPECT_TRUE(warp::exact_shift_add(8, 2, 4));   // unsigned 8-bit inputs, 4-bit DAC
+  EXPECT_FALSE(warp::exact_shift_add(14, 11, 1));
+}
+
 // One warp pass over a 16-column fragment and K rows, every register built as the
 // kernel builds it, the product done by the PTX layouts, the epilogue as the kernel's.
 TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
