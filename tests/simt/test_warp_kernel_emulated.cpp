@@ -59,7 +59,7 @@ void instantiate_host(const detail::HostMatrix& m, std::uint64_t seed, int trial
         }
 }
 
-enum class Shape { dense, conv, conv_groups, transposed };
+enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1 };
 
 struct Case {
   const char* name;
@@ -156,6 +156,10 @@ std::vector<Case> cases() {
   square.read_noise = 0.05;
   c.push_back({"rows256_cols256_read_noise", square, true, Shape::dense, 20});
   c.push_back({"conv", d, false, Shape::conv});
+  // LeNet-5's conv1 (the layer with most of the bundled study's ADC conversions): 28 x 28
+  // input, 5 x 5 kernel, padding 2, 6 outputs (48 of 128 columns), signed 8-bit inputs (14
+  // reads: one vector per pass, its reads across both fragments).
+  c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
   return c;
@@ -172,6 +176,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   //   samples: 3 chunks per trial, consecutive items on one tile (its levels reused); bias, ReLU.
   // conv_groups: group 1 of 2 (4 input channels, 2 x 2 kernel, dilation 2, 2 + 2 outputs).
   // transposed: constant-first MatMul, each sample K x positions; bias, ReLU.
+  // lenet_conv1: 1 x 28 x 28 input, 5 x 5 kernel, padding 2 (K = 25, 784 positions), 1 sample.
   cuda::LayerGeometry geo;
   std::int64_t samples = 24;
   switch (cs.shape) {
@@ -191,6 +196,18 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       geo.OH = geo.OW = 4;
       geo.positions = 16;
       samples = 40;
+      break;
+    case Shape::lenet_conv1:
+      geo.conv = true;
+      geo.K = 25;
+      geo.M = 6;
+      geo.C = 1;
+      geo.H = geo.W = 28;
+      geo.kh = geo.kw = 5;
+      geo.pt = geo.pl = 2;
+      geo.OH = geo.OW = 28;
+      geo.positions = 784;
+      samples = 1;
       break;
     case Shape::conv_groups:
       geo.conv = true;
@@ -218,7 +235,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       break;
   }
   const int group = cs.shape == Shape::conv_groups ? 1 : 0;
-  const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::transposed;
+  const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::lenet_conv1 || cs.shape == Shape::transposed;
   const std::int64_t K = geo.K, M = geo.M, P = geo.positions;
   const int trials = 2;
   const std::uint64_t seed = 7;
