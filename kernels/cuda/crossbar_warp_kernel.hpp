@@ -391,12 +391,17 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             // The shift-add weights of this lane's accumulator columns (read slots), for
             // the integer shift-add in registers (p.exact_shift_add). Vectors past the
             // item's end have input codes 0, so their columns add up to 0.
-            int wt[warp::kFrags][2];
+            // The vector whose column a slot writes: the pass's vector of which it is the
+            // first slot, else -1 (the divisions done once per pass, not per fragment).
+            int wt[warp::kFrags][2], writes[warp::kFrags][2];
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
               XBARMC_UNROLL
-              for (int j = 0; j < 2; ++j)
-                wt[f][j] = warp::slot_weight(rp, f * 8 + (lane & 3) * 2 + j, grp, p.steps, p.dac_bits);
+              for (int j = 0; j < 2; ++j) {
+                const int n = f * 8 + (lane & 3) * 2 + j;
+                wt[f][j] = warp::slot_weight(rp, n, grp, p.steps, p.dac_bits);
+                writes[f][j] = n % rp.reads_p == 0 && n / rp.reads_p < vp ? n / rp.reads_p : -1;
+              }
             }
             // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
             for (int mf = 0; mf < nmf; ++mf) {
@@ -512,9 +517,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                 for (int f = 0; f < warp::kFrags; ++f) {
                   XBARMC_UNROLL
                   for (int j = 0; j < 2; ++j) {
-                    const int n = f * 8 + (lane & 3) * 2 + j;  // the slot
-                    const int vi = n / rpp;
-                    if (n % rpp != 0 || vi >= vp) continue;  // not a vector's first slot
+                    const int vi = writes[f][j];
+                    if (vi < 0) continue;  // not a vector's first slot
                     XBARMC_UNROLL
                     for (int h = 0; h < 2; ++h) {
                       const int m = m0 + (lane >> 2) + 8 * h;
