@@ -388,11 +388,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               }
             }
             simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
-            // The shift-add weights of this lane's accumulator columns (read slots), for
-            // the integer shift-add in registers (p.exact_shift_add). Vectors past the
-            // item's end have input codes 0, so their columns add up to 0.
-            // The vector whose column a slot writes: the pass's vector of which it is the
-            // first slot, else -1 (the divisions done once per pass, not per fragment).
+            // For the integer shift-add in registers (p.exact_shift_add), per read slot of
+            // this lane's accumulator columns: its shift-add weight, and the vector whose
+            // column it writes (the vector of which it is the first slot, else -1), once per
+            // pass rather than per fragment. Vectors past the item's end have input codes 0,
+            // so their columns add up to 0.
             int wt[warp::kFrags][2], writes[warp::kFrags][2];
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {

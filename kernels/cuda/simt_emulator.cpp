@@ -78,81 +78,68 @@ namespace {
 
 constexpr std::size_t kStackBytes = 512 * 1024;  // per fiber (the sanitizer's red zones included)
 
-struct Fiber {
-  int index = 0;
+// A saved execution context, and its stack as the address sanitizer is told of it.
+struct Context {
 #if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   void* sp = nullptr;
 #else
-  ucontext_t context{};
+  ucontext_t uc{};
 #endif
-  unsigned char* stack = nullptr;  // lowest usable byte (a guard page below it)
+  const void* stack_bottom = nullptr;  // the scheduler's: learnt at the first switch into a fiber
+  std::size_t stack_size = 0;
+  void* fake_stack = nullptr;  // the sanitizer's, while switched away
+};
+
+// Saves the running context in `from` and resumes `to`; `from_ends`: `from` never resumes.
+void switch_context(Context& from, Context& to, bool from_ends) {
+#if defined(XBARMC_SIMT_ASAN)
+  __sanitizer_start_switch_fiber(from_ends ? nullptr : &from.fake_stack, to.stack_bottom, to.stack_size);
+#else
+  (void)from_ends;
+#endif
+#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
+  xbarmc_simt_switch(&from.sp, to.sp);
+#else
+  swapcontext(&from.uc, &to.uc);
+#endif
+#if defined(XBARMC_SIMT_ASAN)
+  __sanitizer_finish_switch_fiber(from.fake_stack, nullptr, nullptr);
+#endif
+}
+
+struct Fiber {
+  int index = 0;
+  Context context;  // its stack: kStackBytes from stack_bottom (a guard page below it)
   const std::uint64_t* wait_generation = nullptr;
   std::uint64_t wait_seen = 0;
   bool done = false;
   std::exception_ptr error;
-#if defined(XBARMC_SIMT_ASAN)
-  void* fake_stack = nullptr;
-#endif
 };
 
 struct Scheduler {
   std::vector<Fiber> fibers;
-#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
-  void* sp = nullptr;
-#else
-  ucontext_t context{};
-#endif
+  Context context;
   Fiber* current = nullptr;
   void (*fn)(void*, int) = nullptr;
   void* ctx = nullptr;
-#if defined(XBARMC_SIMT_ASAN)
-  void* fake_stack = nullptr;
-  const void* stack_bottom = nullptr;
-  std::size_t stack_size = 0;
-#endif
 };
 
 thread_local Scheduler* scheduler = nullptr;
 
 // From the running fiber back to the scheduler (`finished`: the fiber never resumes).
-void to_scheduler(Fiber& f, bool finished) {
-  Scheduler& s = *scheduler;
-#if defined(XBARMC_SIMT_ASAN)
-  __sanitizer_start_switch_fiber(finished ? nullptr : &f.fake_stack, s.stack_bottom, s.stack_size);
-#else
-  (void)finished;
-#endif
-#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
-  xbarmc_simt_switch(&f.sp, s.sp);
-#else
-  swapcontext(&f.context, &s.context);
-#endif
-#if defined(XBARMC_SIMT_ASAN)
-  __sanitizer_finish_switch_fiber(f.fake_stack, nullptr, nullptr);
-#endif
-}
+void to_scheduler(Fiber& f, bool finished) { switch_context(f.context, scheduler->context, finished); }
 
 // From the scheduler into fiber f.
 void to_fiber(Scheduler& s, Fiber& f) {
   s.current = &f;
-#if defined(XBARMC_SIMT_ASAN)
-  __sanitizer_start_switch_fiber(&s.fake_stack, f.stack, kStackBytes);
-#endif
-#if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
-  xbarmc_simt_switch(&s.sp, f.sp);
-#else
-  swapcontext(&s.context, &f.context);
-#endif
-#if defined(XBARMC_SIMT_ASAN)
-  __sanitizer_finish_switch_fiber(s.fake_stack, nullptr, nullptr);
-#endif
+  switch_context(s.context, f.context, false);
 }
 
 // Where a fiber starts: runs the body for its thread, then hands back for good.
 extern "C" void fiber_entry() {
   Scheduler& s = *scheduler;
 #if defined(XBARMC_SIMT_ASAN)
-  __sanitizer_finish_switch_fiber(nullptr, &s.stack_bottom, &s.stack_size);
+  __sanitizer_finish_switch_fiber(nullptr, &s.context.stack_bottom, &s.context.stack_size);
 #endif
   Fiber& f = *s.current;
   try {
@@ -203,12 +190,15 @@ class Stacks {
   unsigned char* base_ = nullptr;
 };
 
-void prepare(Fiber& f, Scheduler& s) {
+// Sets up fiber f to start at fiber_entry on `stack`.
+void prepare(Fiber& f, Scheduler& s, unsigned char* stack) {
+  f.context.stack_bottom = stack;
+  f.context.stack_size = kStackBytes;
 #if defined(__x86_64__) && !defined(XBARMC_SIMT_UCONTEXT)
   // The frame xbarmc_simt_switch pops: MXCSR and x87 control word, r15..r12, rbx, rbp,
   // then fiber_entry as the return address; above it an empty slot, so that fiber_entry
   // starts with the stack aligned as after a call.
-  auto top = reinterpret_cast<std::uintptr_t>(f.stack + kStackBytes) & ~static_cast<std::uintptr_t>(15);
+  auto top = reinterpret_cast<std::uintptr_t>(stack + kStackBytes) & ~static_cast<std::uintptr_t>(15);
   auto* w = reinterpret_cast<std::uint64_t*>(top);
   w[-1] = 0;
   w[-2] = reinterpret_cast<std::uint64_t>(&fiber_entry);
@@ -216,14 +206,14 @@ void prepare(Fiber& f, Scheduler& s) {
   std::uint32_t csr[2] = {0, 0};
   asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(csr[0]), "=m"(csr[1]));
   w[-9] = static_cast<std::uint64_t>(csr[0]) | (static_cast<std::uint64_t>(csr[1] & 0xffffu) << 32);
-  f.sp = &w[-9];
+  f.context.sp = &w[-9];
   (void)s;
 #else
-  getcontext(&f.context);
-  f.context.uc_stack.ss_sp = f.stack;
-  f.context.uc_stack.ss_size = kStackBytes;
-  f.context.uc_link = &s.context;
-  makecontext(&f.context, fiber_entry, 0);
+  getcontext(&f.context.uc);
+  f.context.uc.uc_stack.ss_sp = stack;
+  f.context.uc.uc_stack.ss_size = kStackBytes;
+  f.context.uc.uc_link = &s.context.uc;
+  makecontext(&f.context.uc, fiber_entry, 0);
 #endif
 }
 
@@ -239,8 +229,7 @@ void run_fibers(int n, void (*fn)(void*, int), void* ctx) {
   for (int i = 0; i < n; ++i) {
     Fiber& f = s.fibers[static_cast<std::size_t>(i)];
     f.index = i;
-    f.stack = stacks.stack(i);
-    prepare(f, s);
+    prepare(f, s, stacks.stack(i));
   }
   scheduler = &s;
   struct Reset {

@@ -111,8 +111,7 @@ XBARMC_HD int slot_weight(const ReadPlan& p, int n, int group, int steps, int da
   const Slot s = slot_of(p, n);
   if (!s.active) return 0;
   const int read = group * p.reads + s.read;
-  const int w = 1 << ((read % steps) * dac_bits);
-  return read / steps == 0 ? w : -w;
+  return static_cast<int>(physics::step_weight(read / steps, read % steps, dac_bits));
 }
 
 /// A matrix element's place in a fragment.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_cuda.cuh"
+#include "../common/error_message.hpp"
 #include "../common/scoped_env.hpp"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/cuda/device_buffer.cuh"
@@ -328,15 +329,10 @@ TEST(CrossbarCudaKernel, ReadNoiseOnTallTilesWithReadGroupsIsRefused) {
   const MappedMatrix mm = map_naive(W.data(), 300, 16, hw);
   cuda::DeviceMatrix dm = cuda::upload_matrix(mm);
   cuda::CrossbarLaunch l = dense_launch(dm, 300, 16, 4, quant::activation_quantizer(-1.0f, 1.0f, hw.input_bits));
-  try {
-    cuda::crossbar_kernel(l);
-    ADD_FAILURE() << "read noise on 512-row tiles with two read groups was accepted";
-  } catch (const Unsupported& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("shared memory"), std::string::npos) << what;
-    EXPECT_NE(what.find("input_bits"), std::string::npos) << what;
-    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
-  }
+  const std::string what = xbarmc::testing::thrown_message<Unsupported>([&] { cuda::crossbar_kernel(l); });
+  EXPECT_NE(what.find("shared memory"), std::string::npos) << what;
+  EXPECT_NE(what.find("input_bits"), std::string::npos) << what;
+  EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
 }
 
 // Iterative IR drop: the GPU's PCG (kernels/cuda/ir_pcg_kernel.hpp) against the CPU's on

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_warp_kernel.hpp"
+#include "../common/error_message.hpp"
 #include "xbarmc/physics/cell.hpp"
 #include "xbarmc/physics/crossbar.hpp"
 #include "xbarmc/physics/ir_drop.hpp"
@@ -57,6 +58,23 @@ void instantiate_host(const detail::HostMatrix& m, std::uint64_t seed, int trial
               m.cell, g, hi.data(), lo.data(),
               (static_cast<std::int64_t>(t) * m.tiles + tile) * static_cast<std::int64_t>(per_tile) + r * m.cols_p + c);
         }
+}
+
+// A convolution over a C x size x size input with a kernel x kernel kernel (stride,
+// padding on every side) and M outputs; K, the output size and the positions follow.
+cuda::LayerGeometry square_conv(int C, int size, int kernel, int stride, int pad, int M) {
+  cuda::LayerGeometry g;
+  g.conv = true;
+  g.C = C;
+  g.H = g.W = size;
+  g.kh = g.kw = kernel;
+  g.sh = g.sw = stride;
+  g.pt = g.pl = pad;
+  g.K = C * kernel * kernel;
+  g.M = M;
+  g.OH = g.OW = (size + 2 * pad - kernel) / stride + 1;
+  g.positions = g.OH * g.OW;
+  return g;
 }
 
 enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1 };
@@ -185,28 +203,11 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       geo.M = cs.M;
       break;
     case Shape::conv:
-      geo.conv = true;
-      geo.K = 27;
-      geo.M = 5;
-      geo.C = 3;
-      geo.H = geo.W = 7;
-      geo.kh = geo.kw = 3;
-      geo.sh = geo.sw = 2;
-      geo.pt = geo.pl = 1;
-      geo.OH = geo.OW = 4;
-      geo.positions = 16;
+      geo = square_conv(3, 7, 3, 2, 1, 5);
       samples = 40;
       break;
     case Shape::lenet_conv1:
-      geo.conv = true;
-      geo.K = 25;
-      geo.M = 6;
-      geo.C = 1;
-      geo.H = geo.W = 28;
-      geo.kh = geo.kw = 5;
-      geo.pt = geo.pl = 2;
-      geo.OH = geo.OW = 28;
-      geo.positions = 784;
+      geo = square_conv(1, 28, 5, 1, 2, 6);
       samples = 1;
       break;
     case Shape::conv_groups:
@@ -518,14 +519,12 @@ TEST(SimtEmulator, AMissingBarrierShowsAsStaleData) {
 // A barrier that not every thread reaches is an error, not a hang; an exception thrown
 // in one thread reaches the caller (the others waiting for it at a barrier).
 TEST(SimtEmulator, ABarrierInDivergentCodeIsAnErrorNotAHang) {
-  try {
+  const std::string what = xbarmc::testing::thrown_message<std::logic_error>([] {
     simt::launch(1, 64, 0, [&](unsigned char*) {
       if (simt::thread_x() < 32) simt::sync_block();
     });
-    ADD_FAILURE() << "no error";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("deadlock, 32 of 64 threads wait at barriers"), std::string::npos) << e.what();
-  }
+  });
+  EXPECT_NE(what.find("deadlock, 32 of 64 threads wait at barriers"), std::string::npos) << what;
   EXPECT_THROW(simt::launch(2, 64, 0,
                             [&](unsigned char*) {
                               if (simt::block_x() == 1 && simt::thread_x() == 40) throw std::runtime_error("thrown");
