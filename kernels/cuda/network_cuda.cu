@@ -107,11 +107,11 @@ void GpuNetwork::Impl::plan(bool allocate) {
   const int V = static_cast<int>(g.value_names.size());
   ptr.assign(V, nullptr);
   model::BoundGraph bg = model::bind_graph(model, batch);
+  // Boolean activations (comparisons, logical operators, ...) are kept as float 0 / 1;
+  // other integer activations are refused. (Classified before bg.meta is moved out.)
+  boolean = model::boolean_activations(model, bg);
   meta = std::move(bg.meta);
   folded = std::move(bg.folded);  // a deque's move keeps its elements where they are
-  // Boolean activations (comparisons, logical operators, ...) are kept as float 0 / 1;
-  // other integer activations are refused.
-  boolean = model::boolean_activations(model, bg);
   std::vector<int> pending;
   for (const auto& st : bg.steps) {
     const Node& n = g.nodes[st.node];
