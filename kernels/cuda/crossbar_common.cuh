@@ -74,6 +74,7 @@ struct LayerParams {
   std::int64_t vector_base;
   double* item_err;  // per item {err, ref}
   SmemLayout smem;
+  warp::FastDiv positions_div, ow_div;  // geo.positions and geo.OW (warp kernel's index arithmetic)
 };
 
 XBARMC_SIMT float gather_input(const LayerParams& p, std::int64_t sample, std::int64_t pos, std::int32_t k) {
@@ -232,6 +233,9 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.reads = plan.phases * plan.steps;
   p.xq = l.xq;
   p.geo = l.geo;
+  // (positions and OW are below 2^31: the warp kernel takes vectors per trial < 2^31)
+  p.positions_div = warp::fast_div(static_cast<std::uint32_t>(std::max<std::int64_t>(1, l.geo.positions)));
+  p.ow_div = warp::fast_div(static_cast<std::uint32_t>(std::max<std::int64_t>(1, l.geo.OW)));
   p.group = l.group;
   p.hi = l.leff_hi;
   p.lo = l.leff_lo;

@@ -162,17 +162,17 @@ struct VectorSite {
   int pos, iy0, ix0;
 };
 XBARMC_SIMT VectorSite vector_site(const LayerParams& p, int t, std::int64_t vg) {
-  const int positions = static_cast<int>(p.geo.positions);
   const int vl = static_cast<int>(vg);  // vectors per trial < 2^31 (warp_kernel_supports)
+  const int sample = warp::div(vl, p.positions_div);
   VectorSite s;
-  s.x = p.in + (static_cast<std::int64_t>(t) * p.samples_per_trial + vl / positions) * p.in_stride;
-  s.pos = vl % positions;
+  s.x = p.in + (static_cast<std::int64_t>(t) * p.samples_per_trial + sample) * p.in_stride;
+  s.pos = vl - sample * static_cast<int>(p.positions_div.d);
   s.iy0 = 0;
   s.ix0 = 0;
   if (p.geo.conv) {
-    const int ow = static_cast<int>(p.geo.OW);
-    s.iy0 = (s.pos / ow) * static_cast<int>(p.geo.sh);
-    s.ix0 = (s.pos % ow) * static_cast<int>(p.geo.sw);
+    const int oy = warp::div(s.pos, p.ow_div);
+    s.iy0 = oy * static_cast<int>(p.geo.sh);
+    s.ix0 = (s.pos - oy * static_cast<int>(p.ow_div.d)) * static_cast<int>(p.geo.sw);
   }
   return s;
 }
@@ -333,8 +333,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           float xs[warp::kMaxVectorsPerPass][kRowsPerLane];
           XBARMC_UNROLL
           for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
+            if (vi >= vp) break;  // (a plan's vectors per pass: no site for slots it leaves empty)
             const int v = vb + vi;
-            const bool live = vi < vp && v < nv;
+            const bool live = v < nv;
             const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
             XBARMC_UNROLL
             for (int u = 0; u < kRowsPerLane; ++u) {
@@ -370,8 +371,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             std::uint32_t bf[warp::kFrags][kKSteps][2];
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
-              warp::Slot s = warp::slot_of(rp, f * 8 + (lane >> 2));
-              s.read += read0;  // the read's phase and step (slot_code)
+              const warp::SlotDac s = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
               const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * rk;
               XBARMC_UNROLL
               for (int ks = 0; ks < kKSteps; ++ks) {
@@ -380,8 +380,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                   std::uint32_t word = 0u;
                   if (ks < nks && s.active) {
                     const int k = ks * 16 + warp::b_register(lane, r).row;
-                    word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.steps, p.dac_bits)),
-                                      static_cast<float>(warp::slot_code(s, cv[k + 1], p.steps, p.dac_bits)));
+                    word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.dac_bits)),
+                                      static_cast<float>(warp::slot_code(s, cv[k + 1], p.dac_bits)));
                   }
                   bf[f][ks][r] = word;
                 }
@@ -400,7 +400,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               for (int j = 0; j < 2; ++j) {
                 const int n = f * 8 + (lane & 3) * 2 + j;
                 wt[f][j] = warp::slot_weight(rp, n, grp, p.steps, p.dac_bits);
-                writes[f][j] = n % rp.reads_p == 0 && n / rp.reads_p < vp ? n / rp.reads_p : -1;
+                const int vi = n >> rp.shift;  // the slot's vector (reads_p is a power of two)
+                writes[f][j] = (n & (rp.reads_p - 1)) == 0 && vi < vp ? vi : -1;
               }
             }
             // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.
@@ -478,11 +479,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                     const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
                     if (sl.active && vb + sl.vector < nv) {
                       const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
-                      const int read = read0 + sl.read;
+                      const warp::PhaseStep ps = warp::phase_step(read0 + sl.read, p.steps);
                       sig += p.read_noise * sqrtf(var[f][i]) *
                              physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
-                                                   static_cast<std::uint32_t>(tile), vector_index, read / p.steps,
-                                                   read % p.steps, p.steps, p.hw_cols, col0 + m);
+                                                   static_cast<std::uint32_t>(tile), vector_index, ps.phase, ps.step,
+                                                   p.steps, p.hw_cols, col0 + m);
                     }
                   }
                   code[f][i] = physics::adc_output(sig, inv_s[m], p.adc_bits);
@@ -564,10 +565,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             }
             float ref = R[v * ml + j];
             const float* xv = Xw + vi * rk;
-            const std::int64_t mcol = logical_j[j];
+            const float* wj = p.weights + logical_j[j];  // column j of the K x M weights
+            const int M = static_cast<int>(p.geo.M);
             for (int r = 0; r < cr; ++r) {
               const std::int32_t k = rowinfo[r].x;
-              if (xv[r] != 0.0f && k >= 0) ref += xv[r] * p.weights[static_cast<std::int64_t>(k) * p.geo.M + mcol];
+              if (xv[r] != 0.0f && k >= 0) ref += xv[r] * wj[static_cast<std::int64_t>(k) * M];
             }
             R[v * ml + j] = ref;
           }

@@ -34,6 +34,7 @@ constexpr int kMaxKStepsTall = 16;     ///< the tall variant: tiles read over <=
 struct ReadPlan {
   int reads = 1;    ///< reads per group: phases x steps, or steps when groups = phases
   int reads_p = 1;  ///< reads rounded up to a power of two (slots per vector)
+  int shift = 0;    ///< log2(reads_p): a slot's vector is n >> shift, its read n & (reads_p - 1)
   int vectors = 1;  ///< vectors per pass
   int groups = 1;   ///< read groups: 1, or the phases
 };
@@ -58,6 +59,7 @@ XBARMC_HD ReadPlan read_plan(int reads) {
   ReadPlan r;
   r.reads = reads;
   r.reads_p = round_up_pow2(reads);
+  while ((1 << r.shift) < r.reads_p) ++r.shift;
   const int v = kSlots / r.reads_p;
   r.vectors = v < kMaxVectorsPerPass ? v : kMaxVectorsPerPass;
   return r;
@@ -80,8 +82,8 @@ struct Slot {
 };
 XBARMC_HD Slot slot_of(const ReadPlan& p, int n) {
   Slot s;
-  s.vector = n / p.reads_p;
-  s.read = n % p.reads_p;
+  s.vector = n >> p.shift;
+  s.read = n & (p.reads_p - 1);
   s.active = s.vector < p.vectors && s.read < p.reads;
   return s;
 }
@@ -89,10 +91,49 @@ XBARMC_HD Slot slot_of(const ReadPlan& p, int n) {
 /// The read slot of `read` of the pass's vector `vector`.
 XBARMC_HD int slot_index(const ReadPlan& p, int vector, int read) { return vector * p.reads_p + read; }
 
-/// The DAC code a slot applies to a row whose input code is q.
+/// A read's phase and step: read / steps and read % steps without a division, since a
+/// vector has at most two phases (physics::input_plan), so read < 2 steps.
+struct PhaseStep {
+  int phase = 0;
+  int step = 0;
+};
+XBARMC_HD PhaseStep phase_step(int read, int steps) {
+  PhaseStep r;
+  r.phase = read >= steps ? 1 : 0;
+  r.step = read - r.phase * steps;
+  return r;
+}
+
+/// What a read slot applies to the rows of its vector, decoded once per pass: active or
+/// not, its vector, and its read's phase and step (`read0`: the read group's first read).
+struct SlotDac {
+  bool active = false;
+  int vector = 0;
+  PhaseStep ps;
+};
+XBARMC_HD SlotDac slot_dac(const ReadPlan& p, int n, int read0, int steps) {
+  const Slot s = slot_of(p, n);
+  SlotDac d;
+  d.active = s.active;
+  d.vector = s.vector;
+  d.ps = phase_step(read0 + s.read, steps);
+  return d;
+}
+
+/// The DAC code a decoded slot applies to a row whose input code is q.
+XBARMC_HD std::uint32_t slot_code(const SlotDac& d, int q, int dac_bits) {
+  if (!d.active) return 0u;
+  return physics::dac_code(physics::phase_magnitude(q, d.ps.phase), d.ps.step, dac_bits);
+}
+
+/// The DAC code a slot applies to a row whose input code is q (s.read: the read within
+/// the vector's reads, the group's first read included).
 XBARMC_HD std::uint32_t slot_code(const Slot& s, int q, int steps, int dac_bits) {
-  if (!s.active) return 0u;
-  return physics::dac_code(physics::phase_magnitude(q, s.read / steps), s.read % steps, dac_bits);
+  SlotDac d;
+  d.active = s.active;
+  d.vector = s.vector;
+  d.ps = phase_step(s.read, steps);
+  return slot_code(d, q, dac_bits);
 }
 
 /// True when a column's shift-add is exact in any order: integer ADC codes (adc_bits > 0)
@@ -110,8 +151,33 @@ XBARMC_HD bool exact_shift_add(int adc_bits, int steps, int dac_bits) {
 XBARMC_HD int slot_weight(const ReadPlan& p, int n, int group, int steps, int dac_bits) {
   const Slot s = slot_of(p, n);
   if (!s.active) return 0;
-  const int read = group * p.reads + s.read;
-  return static_cast<int>(physics::step_weight(read / steps, read % steps, dac_bits));
+  const PhaseStep ps = phase_step(group * p.reads + s.read, steps);
+  return static_cast<int>(physics::step_weight(ps.phase, ps.step, dac_bits));
+}
+
+/// Division of non-negative 32-bit integers below 2^31 by a divisor fixed at launch,
+/// as a multiply-high and a shift (round-up method, Granlund & Montgomery 1994; Hacker's
+/// Delight 10-9): the kernels' index arithmetic without runtime integer divisions.
+struct FastDiv {
+  std::uint32_t d = 1, m = 1;
+  int s = 0;
+};
+XBARMC_HD FastDiv fast_div(std::uint32_t d) {
+  FastDiv f;
+  f.d = d;
+  while ((std::uint64_t{1} << f.s) < d) ++f.s;
+  f.m = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << f.s) - d)) / d + 1);
+  return f;
+}
+/// n / f.d for 0 <= n < 2^31.
+XBARMC_HD int div(int n, const FastDiv& f) {
+  const auto u = static_cast<std::uint32_t>(n);
+#if defined(__CUDA_ARCH__)
+  const std::uint32_t hi = __umulhi(u, f.m);
+#else
+  const auto hi = static_cast<std::uint32_t>((static_cast<std::uint64_t>(u) * f.m) >> 32);
+#endif
+  return static_cast<int>((hi + u) >> f.s);  // hi <= u < 2^31: no overflow
 }
 
 /// A matrix element's place in a fragment.

@@ -223,3 +223,63 @@ TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
     }
   }
 }
+
+// The kernel's divisions without a division instruction: FastDiv against `/` on every
+// divisor up to 4,096 and powers of two and their neighbours up to 2^30, numerators at
+// the edges (0, multiples of the divisor and their neighbours, 2^31 - 1) and random ones.
+TEST(WarpLayout, FastDivisionEqualsIntegerDivisionBelow2To31) {
+  std::vector<std::uint32_t> divisors;
+  for (std::uint32_t d = 1; d <= 4096; ++d) divisors.push_back(d);
+  for (int e = 12; e <= 30; ++e)
+    for (std::int64_t o = -3; o <= 3; ++o) divisors.push_back(static_cast<std::uint32_t>((std::int64_t{1} << e) + o));
+  divisors.push_back(784);  // LeNet-5 conv1's positions
+  divisors.push_back((1u << 31) - 1);
+  std::int64_t checked = 0, wrong = 0;
+  for (std::size_t di = 0; di < divisors.size(); ++di) {
+    const std::uint32_t d = divisors[di];
+    const warp::FastDiv f = warp::fast_div(d);
+    std::vector<std::int64_t> ns = {0, 1, 2, (std::int64_t{1} << 31) - 1, (std::int64_t{1} << 31) - 2};
+    for (std::int64_t k : {1, 2, 3, 1000, 65535})
+      for (std::int64_t o = -1; o <= 1; ++o) ns.push_back(k * d + o);
+    for (std::uint32_t i = 0; i < 64; ++i) ns.push_back(word(static_cast<std::uint32_t>(di), i) >> 1);
+    for (const std::int64_t n : ns) {
+      if (n < 0 || n >= (std::int64_t{1} << 31)) continue;
+      ++checked;
+      if (warp::div(static_cast<int>(n), f) != n / d && ++wrong <= 5)
+        ADD_FAILURE() << n << " / " << d << ": " << warp::div(static_cast<int>(n), f) << ", expected " << n / d;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "of " << checked;
+  EXPECT_GT(checked, 300000);
+}
+
+// A read's phase and step without a division, and the slot decoded once per pass, equal
+// read / steps, read % steps and the DAC code of physics::dac_code for every plan.
+TEST(WarpLayout, DecodedSlotsGiveTheDacCodesOfTheirReads) {
+  for (int steps = 1; steps <= 16; ++steps)
+    for (int read = 0; read < 2 * steps; ++read) {
+      const warp::PhaseStep ps = warp::phase_step(read, steps);
+      EXPECT_EQ(ps.phase, read / steps);
+      EXPECT_EQ(ps.step, read % steps);
+    }
+  for (int dac_bits : {1, 2, 4, 8})
+    for (int phases : {1, 2})
+      for (int steps = 1; steps <= 16 / dac_bits; ++steps) {
+        if (!warp::supports_reads(phases, steps)) continue;
+        const warp::ReadPlan rp = warp::read_plan(phases, steps);
+        EXPECT_EQ(1 << rp.shift, rp.reads_p);
+        for (int g = 0; g < rp.groups; ++g)
+          for (int n = 0; n < warp::kSlots; ++n) {
+            const warp::SlotDac d = warp::slot_dac(rp, n, g * rp.reads, steps);
+            const int vector = n / rp.reads_p, read = n % rp.reads_p;
+            ASSERT_EQ(d.active, vector < rp.vectors && read < rp.reads);
+            EXPECT_EQ(d.vector, vector);
+            for (int q : {-40000, -255, -3, -1, 0, 1, 2, 5, 200, 255, 40000}) {
+              const int r = g * rp.reads + read;
+              const std::uint32_t want =
+                  d.active ? physics::dac_code(physics::phase_magnitude(q, r / steps), r % steps, dac_bits) : 0u;
+              EXPECT_EQ(warp::slot_code(d, q, dac_bits), want) << "steps " << steps << " slot " << n << " q " << q;
+            }
+          }
+      }
+}
