@@ -10,5 +10,6 @@ mkdir -p "$LOG" "$B"
 tar -C "$B" -xzf .device-bundle/xbarmc-device.tar.gz || { echo "no bundle: run scripts/device-bundle.sh first"; exit 1; }
 export LD_LIBRARY_PATH="$B/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export XBARMC_SOURCE_DIR="$PWD" XBARMC_DATA_DIR="$B/data"
-LENET_STUDY=("$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" --images 1000 --trials 64
-  --backend cuda --progress off)
+# (STUDY_IMAGES and STUDY_TRIALS, when set, change its size.)
+LENET_STUDY=("$B/bin/xbarmc" run --model experiments/models/lenet5.onnx --data "$B/data" --images "${STUDY_IMAGES:-1000}"
+  --trials "${STUDY_TRIALS:-64}" --backend cuda --progress off)

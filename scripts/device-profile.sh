@@ -8,8 +8,9 @@
 # pipe's use and the largest warp stall reasons, i.e. what bounds each layer. Clocks are
 # left as found (--clock-control none). Then, inside the warp kernel's conv1 and conv2
 # launches, the source lines with the most warp stall samples. The reports and CSV
-# exports go to $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 + 2 x 90 s.
-#   scripts/device-profile.sh
+# exports go to $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 + 2 x 90 s;
+# naming kernels (warp, block) profiles only those (warp alone: at most 150 + 2 x 90 s).
+#   scripts/device-profile.sh [warp] [block]
 set -uo pipefail
 LOG=/tmp/xbarmc-device-profile
 source "$(dirname "$0")/device-env.sh"
@@ -17,7 +18,12 @@ NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/
 [ -n "$NCU" ] || { echo "ncu (Nsight Compute) not found"; exit 1; }
 "$NCU" --version | tail -1
 declare -A result
-for k in warp block; do
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || kernels=(warp block)
+for k in "${kernels[@]}"; do
+  case $k in warp | block) ;; *) echo "device-profile.sh: unknown kernel '$k' (use warp, block or none)"; exit 2 ;; esac
+done
+for k in "${kernels[@]}"; do
   echo "== $k kernel"
   rm -rf "/tmp/xbarmc-ncu-run-$k"
   XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel' \
@@ -63,4 +69,4 @@ done
 if [ -n "${OUT:-}" ]; then tar -C /tmp -czf "$OUT/device-profile.tar.gz" xbarmc-device-profile; fi
 echo
 echo "== device profile summary"
-for k in warp block source_conv1 source_conv2; do printf '%-13s %s\n' "$k" "${result[$k]}"; done
+for k in "${kernels[@]}" source_conv1 source_conv2; do printf '%-13s %s\n' "$k" "${result[$k]}"; done

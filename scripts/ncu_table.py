@@ -115,6 +115,9 @@ def number(text):
 def print_source(path, n):
     with open(path, newline="") as f:
         rows = list(csv.reader(line for line in f if not line.startswith("==")))
+    # ncu 2025 writes a "Kernel Name" line above the header of a source page.
+    if rows and rows[0] and rows[0][0].strip() == "Kernel Name":
+        rows = rows[1:]
     if not rows:
         raise ValueError(f"{path}: empty")
     header = [h.strip() for h in rows[0]]
@@ -130,6 +133,32 @@ def print_source(path, n):
     print(f"{header[col]}: {total:.0f} in all; the largest {n}:")
     for r in sorted(body, key=lambda r: -number(r[col]))[:n]:
         print(f"  {100.0 * number(r[col]) / total:5.1f}%  {r[0].strip():>6}  {' '.join(r[text].split())[:110]}")
+    if header[0] == "Address":
+        print_sass_regions(header, body, col, text, n)
+
+
+def print_sass_regions(header, body, col, text, n, width=64):
+    """SASS view (no source lines): single instructions say little, so the hottest runs of
+    `width` consecutive instructions, each with its share of the samples, of the executed
+    instructions and its most executed opcodes."""
+    ex = header.index("Instructions Executed") if "Instructions Executed" in header else col
+    total = sum(number(r[col]) for r in body) or 1.0
+    total_ex = sum(number(r[ex]) for r in body) or 1.0
+    regions = []
+    for k in range(0, len(body), width):
+        part = body[k:k + width]
+        ops = {}
+        for r in part:
+            words = r[text].split()
+            if not words:
+                continue
+            op = (words[1] if words[0].startswith("@") and len(words) > 1 else words[0]).split(".")[0]
+            ops[op] = ops.get(op, 0.0) + number(r[ex])
+        top = " ".join(f"{o}:{100.0 * v / total_ex:.1f}" for o, v in sorted(ops.items(), key=lambda x: -x[1])[:5])
+        regions.append((sum(number(r[col]) for r in part), sum(number(r[ex]) for r in part), k, top))
+    print(f"the hottest runs of {width} instructions (samples %, executed %, opcodes by executed %):")
+    for samples, executed, k, top in sorted(regions, reverse=True)[:n]:
+        print(f"  {k:5d}-{k + width - 1:5d}  {100.0 * samples / total:5.1f}%  {100.0 * executed / total_ex:5.1f}%  {top}")
 
 
 def main(argv):

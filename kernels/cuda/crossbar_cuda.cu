@@ -473,9 +473,9 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
   if (k == CrossbarKernel::automatic) {
     const char* e = std::getenv("XBARMC_CUDA_KERNEL");
     const std::string v = e ? e : "";
-    if (v.empty() || v == "block") {
+    if (v == "block") {
       k = CrossbarKernel::block;
-    } else if (v == "warp") {
+    } else if (v.empty() || v == "warp") {  // the default: the block kernel where the warp kernel cannot
       k = CrossbarKernel::warp;
     } else {
       throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
