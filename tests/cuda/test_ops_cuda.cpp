@@ -181,24 +181,7 @@ TEST_P(OpsCuda, EqualsTheCpuExecutor) {
 INSTANTIATE_TEST_SUITE_P(DigitalOps, OpsCuda, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<OpCase>& i) { return i.param.name; });
 
-// Integer activations computed at run time that are not booleans are refused, naming the
-// node and the way out.
-TEST(OpsCudaRefusals, IntegerActivationsComputedAtRunTimeAreRefused) {
-  OnnxBuilder b({-1, 3, 4});
-  b.init_i64("two", {}, {2});
-  b.node("Cast", {"x"}, {"xi"}).i("to", 7);
-  b.node("Mul", {"xi", "two"}, {"m"});
-  b.node("Cast", {"m"}, {"y"}).i("to", 1);
-  b.output("y");
-  const model::Model m = b.build();
-  try {
-    cuda::GpuNetwork net(m, 1, 2, nullptr);
-    FAIL() << "an int64 activation was accepted";
-  } catch (const Unsupported& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("integer activation computed at run time"), std::string::npos) << what;
-    EXPECT_NE(what.find("--backend cpu"), std::string::npos) << what;
-  }
-}
+// (Integer activations computed at run time that are not booleans are refused by the
+// plan, before any device memory: tests/cuda/test_network_plan.cpp, without a GPU.)
 
 }  // namespace
