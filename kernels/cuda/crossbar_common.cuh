@@ -58,6 +58,7 @@ struct LayerParams {
   const __half* hi;
   const __half* lo;
   std::int64_t vectors_per_trial, chunks_per_trial, items, items_per_block;
+  std::int64_t run_vectors_per_trial;  // over all image passes: sets the chunk size (kPassImages)
   std::int64_t samples_per_trial;
   std::int64_t in_stride, out_stride;  // floats per sample
   const float* in;
@@ -241,6 +242,8 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.lo = l.leff_lo;
   p.samples_per_trial = l.samples_per_trial;
   p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
+  p.run_vectors_per_trial =
+      (l.run_samples_per_trial > 0 ? l.run_samples_per_trial : l.samples_per_trial) * l.geo.positions;
   const LayerGeometry& g = l.geo;
   p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
   p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;
@@ -260,8 +263,26 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   return p;
 }
 
-/// Per trial: the items' error sums in item order (deterministic), added to errors[2 t].
-void add_item_errors(const double* item_err, std::int64_t items_per_trial, int trials, double* errors,
+/// Trial t's items' error sums {err, ref} (item = chunk + chunks x (column tile + tiles x
+/// trial), as item_of) added onto errors[2 t] and errors[2 t + 1] one by one, chunk after
+/// chunk and, within a chunk, column tile after column tile: the order of the trial's
+/// vectors. A run in several image passes, each pass cutting the same chunks as one pass
+/// would (kPassImages), continues the same sum, so it gives the same bits.
+XBARMC_SIMT void fold_item_errors(const double* item_err, std::int64_t chunks_per_trial, int n_col_tiles, int t,
+                                  double* errors) {
+  double e = errors[2 * t], r = errors[2 * t + 1];
+  for (std::int64_t ch = 0; ch < chunks_per_trial; ++ch)
+    for (int ct = 0; ct < n_col_tiles; ++ct) {
+      const std::int64_t item = (static_cast<std::int64_t>(t) * n_col_tiles + ct) * chunks_per_trial + ch;
+      e += item_err[2 * item];
+      r += item_err[2 * item + 1];
+    }
+  errors[2 * t] = e;
+  errors[2 * t + 1] = r;
+}
+
+/// fold_item_errors for every trial of a launch, on the stream (crossbar_cuda.cu).
+void add_item_errors(const double* item_err, std::int64_t chunks_per_trial, int n_col_tiles, int trials, double* errors,
                      cudaStream_t stream);
 
 /// Multiprocessors of the current device.

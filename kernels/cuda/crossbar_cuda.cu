@@ -262,17 +262,12 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
   }
 }
 
-// Per trial: the items' error sums in item order (deterministic), added to errors[2 t].
-__global__ void item_error_kernel(const double* item_err, std::int64_t items_per_trial, int trials, double* errors) {
+// Per trial: the items' error sums onto errors[2 t] in the order of detail::fold_item_errors.
+__global__ void item_error_kernel(const double* item_err, std::int64_t chunks_per_trial, int n_col_tiles, int trials,
+                                  double* errors) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= trials) return;
-  double e = 0.0, r = 0.0;
-  for (std::int64_t i = 0; i < items_per_trial; ++i) {
-    e += item_err[2 * (t * items_per_trial + i)];
-    r += item_err[2 * (t * items_per_trial + i) + 1];
-  }
-  errors[2 * t] += e;
-  errors[2 * t + 1] += r;
+  detail::fold_item_errors(item_err, chunks_per_trial, n_col_tiles, t, errors);
 }
 
 // Shared-memory carve-up of one launch (byte offsets, each 128-byte aligned), computed
@@ -307,14 +302,23 @@ struct Chunking {
   int arows, vec;
   SmemLayout smem;
 };
+// The largest power of two <= x (x >= 1): chunk sizes divide kPassImages x any vectors
+// per image, so image passes cut the same chunks as one pass.
+int floor_pow2(int x) {
+  int p = 1;
+  while (p * 2 <= x) p *= 2;
+  return p;
+}
+
 Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
+  static_assert((kMaxVec & (kMaxVec - 1)) == 0 && kPassImages % kMaxVec == 0, "chunks must divide a pass");
   for (int arows = 512; arows >= 128; arows -= 128) {
-    const int vec = std::max(1, std::min(kMaxVec, arows / reads));
+    const int vec = floor_pow2(std::max(1, std::min(kMaxVec, arows / reads)));
     const SmemLayout s = make_layout(rows_p, cols_p, max_logical, arows, vec);
     if (s.total <= kSmemBudget) return Chunking{arows, vec, s};
   }
   // Wide column tiles: fewer vectors per round.
-  int vec = std::max(1, std::min(kMaxVec, 128 / reads));
+  int vec = floor_pow2(std::max(1, std::min(kMaxVec, 128 / reads)));
   SmemLayout s = make_layout(rows_p, cols_p, max_logical, 128, vec);
   while (s.total > kSmemBudget && vec > 1) s = make_layout(rows_p, cols_p, max_logical, 128, vec /= 2);
   return Chunking{128, vec, s};
@@ -332,9 +336,9 @@ int detail::multiprocessors() {
   return sms;
 }
 
-void detail::add_item_errors(const double* item_err, std::int64_t items_per_trial, int trials, double* errors,
-                             cudaStream_t stream) {
-  item_error_kernel<<<(trials + 127) / 128, 128, 0, stream>>>(item_err, items_per_trial, trials, errors);
+void detail::add_item_errors(const double* item_err, std::int64_t chunks_per_trial, int n_col_tiles, int trials,
+                             double* errors, cudaStream_t stream) {
+  item_error_kernel<<<(trials + 127) / 128, 128, 0, stream>>>(item_err, chunks_per_trial, n_col_tiles, trials, errors);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
@@ -539,7 +543,7 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
     block_crossbar_kernel<256><<<grid, 256, smem, stream>>>(p);
   }
   XBARMC_CUDA_CHECK_LAUNCH();
-  detail::add_item_errors(p.item_err, p.chunks_per_trial * m.n_col_tiles, l.trials, l.errors, stream);
+  detail::add_item_errors(p.item_err, p.chunks_per_trial, m.n_col_tiles, l.trials, l.errors, stream);
 }
 
 }  // namespace xbarmc::cuda

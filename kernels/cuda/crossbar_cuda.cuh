@@ -9,6 +9,7 @@
 
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -108,6 +109,10 @@ struct CrossbarLaunch {
   const __half* leff_lo = nullptr;
   int trials = 1;
   std::int64_t samples_per_trial = 1;
+  /// Samples per trial of the whole run, over all image passes (0: samples_per_trial).
+  /// The launch's items (chunks of vectors) follow it, not the pass, and so do the sums
+  /// of its layer errors: see kPassImages.
+  std::int64_t run_samples_per_trial = 0;
   const float* in = nullptr;
   float* out = nullptr;
   const float* bias = nullptr;  ///< groups * M, or null
@@ -124,10 +129,10 @@ struct CrossbarLaunch {
   std::uint32_t trial0 = 0, layer_id = 0;
   std::int64_t vector_base = 0;
   int threads = 0;  ///< block kernel's block size 256 or 512; 0 = $XBARMC_CUDA_THREADS or the default
-  /// automatic = $XBARMC_CUDA_KERNEL (block or warp) or, when unset, block
+  /// automatic = $XBARMC_CUDA_KERNEL (block or warp) or, when unset, warp
   CrossbarKernel kernel = CrossbarKernel::automatic;
 };
-/// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else block; `warp`
+/// The kernel a launch runs: `kernel`, else $XBARMC_CUDA_KERNEL, else warp; `warp`
 /// falls back to `block` where it does not model the launch (2^31 input vectors or more
 /// per trial). Read noise runs on the warp kernel only (DAC codes of up to 8 bits): such launches
 /// take it whatever was asked, or are refused (Unsupported) where it cannot run them.
@@ -135,6 +140,21 @@ struct CrossbarLaunch {
 CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);
 /// The block size a launch uses.
 int crossbar_block_threads(const CrossbarLaunch& l);
+/// Images per pass are a multiple of this when a run's images take several passes
+/// (detail::images_per_pass): every kernel's chunk of vectors (a power of two of at most
+/// 256) then divides each pass's first vector, so the passes cut the run's vectors into
+/// the same chunks as one pass would, and the layer errors, summed chunk by chunk
+/// (detail::fold_item_errors), come out the same bit for bit.
+constexpr std::int64_t kPassImages = 256;
+/// Images per pass of a run of `images` images when `fit` fit in memory and `cap` (> 0)
+/// caps them ($XBARMC_CUDA_IMAGES_PER_PASS): all of them in one pass when they fit and the
+/// cap allows; else a multiple of kPassImages, at least kPassImages (the cap rounded down
+/// to one, or up to kPassImages).
+inline std::int64_t images_per_pass(std::int64_t images, std::int64_t fit, std::int64_t cap) {
+  const std::int64_t b = cap > 0 ? std::min(fit, cap) : fit;
+  if (b >= images) return images;
+  return std::min(images, std::max(kPassImages, b / kPassImages * kPassImages));
+}
 /// Work items of a launch (the size of its error scratch, in pairs).
 std::int64_t crossbar_items(const CrossbarLaunch& l);
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);

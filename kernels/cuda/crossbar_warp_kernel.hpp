@@ -129,10 +129,15 @@ inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const
     }
     return WarpChunking{};
   }
-  const std::int64_t wanted = (vectors_per_trial + unit - 1) / unit * unit;
-  const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, std::max<std::int64_t>(unit, wanted)));
+  // Powers of two (unit is one, and kMaxVectors): a chunk then divides every image pass's
+  // first vector (kPassImages), so passes cut the run's chunks. `vectors_per_trial` is
+  // the whole run's, not a pass's.
+  static_assert((kMaxVectors & (kMaxVectors - 1)) == 0 && kPassImages % kMaxVectors == 0, "chunks must divide a pass");
+  std::int64_t wanted = unit;
+  while (wanted < vectors_per_trial && wanted < kMaxVectors) wanted *= 2;
+  const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, wanted));
   for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
-    for (int V = vmax; V >= unit; V -= unit) {
+    for (int V = vmax; V >= unit; V /= 2) {
       const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, rows_p, noise);
       if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
     }
@@ -594,7 +599,7 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
   w.rp = warp::read_plan(p.phases, p.steps);
   const WarpChunking chunking =
-      warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.vectors_per_trial, p.read_noise > 0.0f);
+      warp_chunking(p.rows_p, p.cols_p, p.max_logical, w.rp, p.run_vectors_per_trial, p.read_noise > 0.0f);
   if (chunking.V == 0) {
     throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
                                   p.rows_p, p.cols_p, p.max_logical));

@@ -248,6 +248,7 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
       l.leff_lo = b.lo[layer][g];
       l.trials = trials_;
       l.samples_per_trial = images_;
+      l.run_samples_per_trial = b.run_images;
       l.in = in;
       l.out = out;
       l.bias = bias;

@@ -103,14 +103,15 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
       for (const auto& m : layer) b += 4.0 * static_cast<double>(m.leff_per_chip());
     chip_bytes = std::max(chip_bytes, b);
   }
-  std::int64_t B =
-      std::max<std::int64_t>(1, std::min<std::int64_t>(N, static_cast<std::int64_t>(budget / 2 / per_sample)));
-  // $XBARMC_CUDA_IMAGES_PER_PASS caps the images per pass (tests: results do not depend on it).
+  // $XBARMC_CUDA_IMAGES_PER_PASS caps the images per pass (tests: results do not depend on
+  // it); several passes hold multiples of kPassImages images (images_per_pass).
+  std::int64_t cap = 0;
   if (const char* e = std::getenv("XBARMC_CUDA_IMAGES_PER_PASS")) {
-    const long long cap = std::atoll(e);
+    cap = std::atoll(e);
     if (cap < 1) throw InvalidConfig(std::string("XBARMC_CUDA_IMAGES_PER_PASS: '") + e + "' is not a positive count");
-    B = std::min<std::int64_t>(B, cap);
   }
+  const std::int64_t B = images_per_pass(
+      N, std::max<std::int64_t>(1, std::min<std::int64_t>(N, static_cast<std::int64_t>(budget / 2 / per_sample))), cap);
   std::int64_t T = static_cast<std::int64_t>(budget / (static_cast<double>(B) * per_sample + chip_bytes));
   T = std::clamp<std::int64_t>(T, 1, std::min<std::int64_t>(count, 4096));
   if (control.trial_batch > 0) T = std::min<std::int64_t>(T, control.trial_batch);
@@ -177,6 +178,7 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
                                             stream_));
         }
         b.first_image = i0;
+        b.run_images = N;
         net.run(b, &timer);
         // Hits of this pass: labels i0.., per trial (a pass is nt x nb samples).
         timer.mark("top-k hits", montecarlo::StageKind::transfer);

@@ -5,11 +5,13 @@
 // the compiler's device code); the GPU tests cover those.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../kernels/cuda/crossbar_warp_kernel.hpp"
@@ -84,8 +86,9 @@ struct Case {
   HardwareConfig hw;
   bool signed_inputs;
   Shape shape;
-  std::int64_t M = 20;  // dense: logical columns
-  int rows_k = 0;       // tiles read in row chunks: the chunk's rows the case means to test
+  std::int64_t M = 20;       // dense: logical columns
+  int rows_k = 0;            // tiles read in row chunks: the chunk's rows the case means to test
+  std::int64_t samples = 0;  // samples per trial (0: the shape's)
 };
 
 std::vector<Case> cases() {
@@ -116,6 +119,9 @@ std::vector<Case> cases() {
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, false, Shape::dense});
   c.push_back({"read_noise_signed", noisy, true, Shape::dense});
+  // 72 vectors per trial: two chunks of 64 (read noise's shared memory), so also run in
+  // two image passes (below).
+  c.push_back({"read_noise_signed_two_passes", noisy, true, Shape::dense, 20, 0, 72});
   HardwareConfig noisy_dac = noisy;  // multi-bit DAC codes: the variance takes their squares
   noisy_dac.dac_bits = 2;
   c.push_back({"read_noise_dac2_signed", noisy_dac, true, Shape::dense});
@@ -235,6 +241,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       samples = 6;
       break;
   }
+  if (cs.samples > 0) samples = cs.samples;
   const int group = cs.shape == Shape::conv_groups ? 1 : 0;
   const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::lenet_conv1 || cs.shape == Shape::transposed;
   const std::int64_t K = geo.K, M = geo.M, P = geo.positions;
@@ -332,12 +339,51 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
     EXPECT_EQ(item_err, err_staged);
   }
-  const std::int64_t items_per_trial = w.p.chunks_per_trial * w.p.n_col_tiles;
   for (int t = 0; t < trials; ++t)
-    for (std::int64_t i = 0; i < items_per_trial; ++i) {
-      errors[2 * t] += item_err[static_cast<std::size_t>(2 * (t * items_per_trial + i))];
-      errors[2 * t + 1] += item_err[static_cast<std::size_t>(2 * (t * items_per_trial + i) + 1)];
+    detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
+
+  // Image passes: the run's vectors cut into two passes at the first sample whose vector
+  // index is a multiple of the chunk size (as kPassImages images are for any chunk size),
+  // each pass reading its own samples with the run's vector count for its chunks and its
+  // first vector's index for read noise, the error sums continued pass after pass: the
+  // same outputs and error sums, bit for bit, as one pass.
+  ASSERT_EQ(cuda::kPassImages % w.p.vec, 0) << "a chunk must divide the vectors of kPassImages images";
+  std::int64_t split = 0;
+  for (std::int64_t s = 1; s < samples && split == 0; ++s)
+    if (s * P % w.p.vec == 0) split = s;
+  if (split > 0) {
+    std::vector<float> y2(y.size(), -1.0f);
+    std::vector<double> errors2(2 * trials, 0.0);
+    for (const auto& [s0, s1] : {std::make_pair(std::int64_t{0}, split), std::make_pair(split, samples)}) {
+      const std::int64_t ns = s1 - s0;
+      std::vector<float> xp(static_cast<std::size_t>(trials * ns * in_size)),
+          yp(static_cast<std::size_t>(trials * ns * out_size), -1.0f);
+      for (int t = 0; t < trials; ++t)
+        std::copy_n(X.begin() + (t * samples + s0) * in_size, ns * in_size, xp.begin() + t * ns * in_size);
+      cuda::CrossbarLaunch lp = l;
+      lp.samples_per_trial = ns;
+      lp.run_samples_per_trial = samples;
+      lp.in = xp.data();
+      lp.out = yp.data();
+      lp.vector_base = vector_base + s0 * P;
+      detail::WarpLaunch wp = detail::prepare_warp_launch(detail::common_params(hm, lp, plan), trials, 1);
+      EXPECT_EQ(wp.p.vec, w.p.vec) << "a pass's chunks follow the run's vectors";
+      std::vector<double> err_p(static_cast<std::size_t>(2 * wp.p.items), 0.0);
+      wp.p.item_err = err_p.data();
+      run_kernel(wp);
+      for (int t = 0; t < trials; ++t) {
+        detail::fold_item_errors(err_p.data(), wp.p.chunks_per_trial, wp.p.n_col_tiles, t, errors2.data());
+        std::copy_n(yp.begin() + t * ns * out_size, ns * out_size, y2.begin() + (t * samples + s0) * out_size);
+      }
     }
+    std::int64_t differ = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y2[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << "outputs in two image passes (at sample " << split << ") that differ from one pass";
+    EXPECT_EQ(std::memcmp(errors.data(), errors2.data(), errors.size() * sizeof(double)), 0)
+        << "error sums in two passes: " << errors2[0] << ", one pass: " << errors[0];
+    std::printf("%s: two image passes (at sample %lld of %lld) give the same outputs and error sums\n", cs.name,
+                static_cast<long long>(split), static_cast<long long>(samples));
+  }
 
   // The CPU backend on the same chips, from the gathered (im2col) inputs.
   std::int64_t mismatched = 0, total = 0;
@@ -409,6 +455,55 @@ INSTANTIATE_TEST_SUITE_P(Cases, WarpKernelEmulated, ::testing::Range(0, static_c
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(cases()[static_cast<std::size_t>(info.param)].name);
                          });
+
+// Image passes: every pass but the last holds a multiple of kPassImages images, and the
+// error sums of a run cut into passes fold to the same bits as in one pass. The item sums
+// have full 53-bit mantissas and magnitudes 2^-12 .. 2^12, so another order of the
+// additions (column tile after column tile, say) rounds otherwise.
+TEST(ImagePasses, PassesHoldMultiplesOfKPassImagesAndFoldErrorsAsOnePass) {
+  EXPECT_EQ(cuda::images_per_pass(1000, 5000, 0), 1000);  // all fit: one pass
+  EXPECT_EQ(cuda::images_per_pass(1000, 1000, 0), 1000);
+  EXPECT_EQ(cuda::images_per_pass(1000, 999, 0), 768);       // rounded down to 3 x 256
+  EXPECT_EQ(cuda::images_per_pass(1000, 100, 0), 256);       // at least 256
+  EXPECT_EQ(cuda::images_per_pass(300, 5000, 128), 256);     // a cap below 256
+  EXPECT_EQ(cuda::images_per_pass(200, 5000, 128), 200);     // ... unless all images are fewer
+  EXPECT_EQ(cuda::images_per_pass(100000, 5000, 600), 512);  // the cap rounded down
+  const int n_ct = 3;
+  const std::int64_t chunks = 7;
+  const int trials = 2;
+  std::vector<double> one(static_cast<std::size_t>(2 * chunks * n_ct * trials));
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    const auto b = rng::draw_block(11, rng::Purpose::test, 0, 0, 0, static_cast<std::uint32_t>(i));
+    const double mantissa = 1.0 + (static_cast<double>(b.v[0]) + std::ldexp(b.v[1], -32)) / 4294967296.0;
+    one[i] = std::ldexp(mantissa, static_cast<int>(b.v[2] % 24) - 12);  // full 53-bit mantissas, 2^-12 .. 2^12
+  }
+  std::vector<double> whole(2 * trials, 0.0), cut(2 * trials, 0.0);
+  for (int t = 0; t < trials; ++t) detail::fold_item_errors(one.data(), chunks, n_ct, t, whole.data());
+  for (const auto& [c0, c1] :
+       {std::make_pair(std::int64_t{0}, std::int64_t{3}), std::make_pair(std::int64_t{3}, chunks)}) {
+    // The pass's items: chunks c0..c1 - 1, laid out as item_of numbers them.
+    const std::int64_t nc = c1 - c0;
+    std::vector<double> pass(static_cast<std::size_t>(2 * nc * n_ct * trials));
+    for (int t = 0; t < trials; ++t)
+      for (int ct = 0; ct < n_ct; ++ct)
+        for (std::int64_t c = 0; c < nc; ++c)
+          for (int k = 0; k < 2; ++k)
+            pass[static_cast<std::size_t>(2 * ((t * n_ct + ct) * nc + c) + k)] =
+                one[static_cast<std::size_t>(2 * ((t * n_ct + ct) * chunks + c0 + c) + k)];
+    for (int t = 0; t < trials; ++t) detail::fold_item_errors(pass.data(), nc, n_ct, t, cut.data());
+  }
+  EXPECT_EQ(std::memcmp(whole.data(), cut.data(), whole.size() * sizeof(double)), 0)
+      << whole[0] << " in one pass, " << cut[0] << " in two";
+  // The items in column-tile order sum to other bits: the values can tell the orders apart.
+  std::vector<double> other(2 * trials, 0.0);
+  for (int t = 0; t < trials; ++t)
+    for (int ct = 0; ct < n_ct; ++ct)
+      for (std::int64_t c = 0; c < chunks; ++c)
+        for (int k = 0; k < 2; ++k)
+          other[static_cast<std::size_t>(2 * t + k)] +=
+              one[static_cast<std::size_t>(2 * ((t * n_ct + ct) * chunks + c) + k)];
+  EXPECT_NE(std::memcmp(whole.data(), other.data(), whole.size() * sizeof(double)), 0);
+}
 
 // The emulator itself: barriers, shuffles and the warp-collective mma on known values
 // (operands laid out by warp_layout.hpp, the product checked element by element).
