@@ -3,8 +3,8 @@
 # Nsight Compute CSV exports in ncu's layout (tests/integration/data/ncu_*.csv: the
 # details page with its leading ==PROF== line and rule columns; the raw page with its
 # units row; the source page): names without parameters, metrics with units, the tensor
-# pipe, stall reasons largest first, the source lines with the most stall samples; wrong
-# input is an error.
+# pipe, stall reasons largest first, the source lines with the most stall samples, in the
+# SASS view also the hottest runs of instructions; wrong input is an error.
 #   ncu_table.sh SOURCE_DIR
 set -euo pipefail
 src="$1"
@@ -31,6 +31,15 @@ grep -qF "Warp Stall Sampling (All Samples): 4000 in all; the largest 2:" <<<"$s
 [ "$(sed -n 2p <<<"$src_out" | awk '{print $1, $2}')" = "60.0% 322" ] || { echo "FAIL: largest row"; exit 1; }
 [ "$(sed -n 3p <<<"$src_out" | awk '{print $1, $2}')" = "30.0% 301" ] || { echo "FAIL: second row"; exit 1; }
 [ "$(wc -l <<<"$src_out")" -eq 3 ] || { echo "FAIL: more rows than asked"; exit 1; }
+# ncu 2025's source page in the SASS view (a "Kernel Name" line above the header; rows of
+# the H200 profile of 2026-11-27, experiments/gpu_device_check/): the hottest single
+# instructions, then the hottest runs of 64 instructions with their opcodes.
+sass_out=$("$py" "$src/scripts/ncu_table.py" --source "$data/ncu_source_sass.csv" 3)
+echo "$sass_out"
+grep -qF "Warp Stall Sampling (All Samples): 399866 in all; the largest 3:" <<<"$sass_out" || { echo "FAIL: SASS total"; exit 1; }
+[ "$(sed -n 2p <<<"$sass_out" | awk '{print $1, $2, $3}')" = "4.8% 0x7f61d77c1550 VIADD" ] || { echo "FAIL: SASS top row"; exit 1; }
+grep -qF "the hottest runs of 64 instructions" <<<"$sass_out" || { echo "FAIL: no SASS runs"; exit 1; }
+[ "$(sed -n 6p <<<"$sass_out" | awk '{print $1, $2, $3, $4, $5}')" = "0- 63 79.1% 83.2% IMAD:29.4" ] || { echo "FAIL: hottest run"; exit 1; }
 if "$py" "$src/scripts/ncu_table.py" --source "$data/ncu_raw.csv" >/dev/null 2>&1; then
   echo "FAIL: a raw export passed as a source page was accepted"
   exit 1
