@@ -67,18 +67,23 @@ static void expect_lenet_matches_cpu(const char* kernel_name, const std::vector<
   }
   std::printf("%s kernel: %d of %zu trial-arms have identical top-1 counts on CPU and GPU\n", kernel_name, identical,
               cpu.size());
-  // Trials in flight change no result: a second call with 2 trials in flight gives the
-  // same records bit for bit, read noise and layer errors included.
+  // The same records bit for bit: accuracies, stuck counts, layer errors.
+  const auto expect_same_records = [&](const std::vector<montecarlo::TrialRecord>& again, const char* how) {
+    ASSERT_EQ(gpu.size(), again.size()) << how;
+    for (std::size_t i = 0; i < gpu.size(); ++i) {
+      EXPECT_EQ(gpu[i].top1, again[i].top1) << how;
+      EXPECT_EQ(gpu[i].top5, again[i].top5) << how;
+      EXPECT_EQ(gpu[i].stuck_on, again[i].stuck_on) << how;
+      EXPECT_EQ(gpu[i].stuck_off, again[i].stuck_off) << how;
+      EXPECT_EQ(gpu[i].layer_rel_rms, again[i].layer_rel_rms) << how << ", trial " << gpu[i].trial;
+    }
+  };
+  // Trials in flight change no result: a second call with 2 trials in flight, read noise
+  // included.
   std::vector<montecarlo::TrialRecord> gpu2;
   control.trial_batch = 2;
   cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu2);
-  ASSERT_EQ(gpu.size(), gpu2.size());
-  for (std::size_t i = 0; i < gpu.size(); ++i) {
-    EXPECT_EQ(gpu[i].top1, gpu2[i].top1);
-    EXPECT_EQ(gpu[i].top5, gpu2[i].top5);
-    EXPECT_EQ(gpu[i].stuck_on, gpu2[i].stuck_on);
-    EXPECT_EQ(gpu[i].layer_rel_rms, gpu2[i].layer_rel_rms);
-  }
+  expect_same_records(gpu2, "2 trials in flight");
   // Image passes (a cap of 256 images: passes of 256 and 44) change no result either: the
   // same records bit for bit, layer errors included (kPassImages). This call also keeps a
   // stage profile (--profile), which must not change a result.
@@ -89,13 +94,7 @@ static void expect_lenet_matches_cpu(const char* kernel_name, const std::vector<
     const xbarmc::testing::ScopedEnv passes("XBARMC_CUDA_IMAGES_PER_PASS", "256");
     cuda::make_backend(0)->run_trials(study, 0, 6, control, gpu3);
   }
-  ASSERT_EQ(gpu.size(), gpu3.size());
-  for (std::size_t i = 0; i < gpu.size(); ++i) {
-    EXPECT_EQ(gpu[i].top1, gpu3[i].top1);
-    EXPECT_EQ(gpu[i].top5, gpu3[i].top5);
-    EXPECT_EQ(gpu[i].stuck_on, gpu3[i].stuck_on);
-    EXPECT_EQ(gpu[i].layer_rel_rms, gpu3[i].layer_rel_rms);
-  }
+  expect_same_records(gpu3, "image passes of 256 and 44");
   // The profile: per layer its chips (one mark per batch of 2 trials and arm) and its
   // crossbar reads (one per pass, 2 passes), and the transfers.
   const std::int64_t batches = 3 * static_cast<std::int64_t>(study.arms().size());
