@@ -141,7 +141,7 @@ CrossbarKernel crossbar_kernel(const CrossbarLaunch& l);
 /// The block size a launch uses.
 int crossbar_block_threads(const CrossbarLaunch& l);
 /// Images per pass are a multiple of this when a run's images take several passes
-/// (detail::images_per_pass): every kernel's chunk of vectors (a power of two of at most
+/// (images_per_pass): every kernel's chunk of vectors (a power of two of at most
 /// 256) then divides each pass's first vector, so the passes cut the run's vectors into
 /// the same chunks as one pass would, and the layer errors, summed chunk by chunk
 /// (detail::fold_item_errors), come out the same bit for bit.

@@ -35,8 +35,8 @@ struct CrossbarBinding {
   std::uint32_t trial0 = 0;
   std::vector<std::vector<std::uint32_t>> ids;  ///< [layer][group]
   std::int64_t first_image = 0;
-  std::int64_t run_images =
-      0;  ///< images per trial of the whole run (0: this pass's): CrossbarLaunch::run_samples_per_trial
+  /// Images per trial of the whole run (0: this pass's): CrossbarLaunch::run_samples_per_trial.
+  std::int64_t run_images = 0;
 };
 
 /// The planned network for `trials` x `images_per_trial` samples.
