@@ -190,6 +190,12 @@ struct HostMatrix {
 /// columns; row tiles of one column tile holding different columns).
 HostMatrix host_matrix(const MappedMatrix& m);
 
+/// Vectors per trial of a launch's whole run, over all image passes: what its chunks are
+/// sized from (kPassImages).
+inline std::int64_t run_vectors_per_trial(const CrossbarLaunch& l) {
+  return (l.run_samples_per_trial > 0 ? l.run_samples_per_trial : l.samples_per_trial) * l.geo.positions;
+}
+
 /// The fields of LayerParams both kernels fill the same way (everything but the
 /// chunking, the shared-memory layout and the grid split), from a matrix's tables
 /// (DeviceMatrix or HostMatrix: the same member names) and a launch's other fields.
@@ -242,8 +248,7 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.lo = l.leff_lo;
   p.samples_per_trial = l.samples_per_trial;
   p.vectors_per_trial = l.samples_per_trial * l.geo.positions;
-  p.run_vectors_per_trial =
-      (l.run_samples_per_trial > 0 ? l.run_samples_per_trial : l.samples_per_trial) * l.geo.positions;
+  p.run_vectors_per_trial = run_vectors_per_trial(l);
   const LayerGeometry& g = l.geo;
   p.in_stride = g.conv ? g.C * g.H * g.W : g.positions * g.K * g.groups;
   p.out_stride = g.conv ? g.groups * g.M * g.OH * g.OW : g.positions * g.M * g.groups;

@@ -78,10 +78,8 @@ bool warp_kernel_supports(const CrossbarLaunch& l) { return warp_kernel_refusal(
 std::int64_t warp_items(const CrossbarLaunch& l) {
   const physics::InputPlan plan = launch_plan(l);
   const std::int64_t vectors = l.samples_per_trial * l.geo.positions;
-  const std::int64_t run_vectors =
-      (l.run_samples_per_trial > 0 ? l.run_samples_per_trial : l.samples_per_trial) * l.geo.positions;
   const int V = warp_chunking(l.m->rows_p, l.m->win_cols, l.m->max_logical, warp::read_plan(plan.phases, plan.steps),
-                              run_vectors, l.m->hw.read_noise > 0)
+                              run_vectors_per_trial(l), l.m->hw.read_noise > 0)
                     .V;
   return (vectors + V - 1) / V * l.m->n_windows * l.trials;
 }

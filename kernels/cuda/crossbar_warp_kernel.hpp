@@ -133,9 +133,8 @@ inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const
   // first vector (kPassImages), so passes cut the run's chunks. `vectors_per_trial` is
   // the whole run's, not a pass's.
   static_assert((kMaxVectors & (kMaxVectors - 1)) == 0 && kPassImages % kMaxVectors == 0, "chunks must divide a pass");
-  std::int64_t wanted = unit;
-  while (wanted < vectors_per_trial && wanted < kMaxVectors) wanted *= 2;
-  const int vmax = static_cast<int>(std::min<std::int64_t>(kMaxVectors, wanted));
+  const int vmax =
+      warp::round_up_pow2(static_cast<int>(std::clamp<std::int64_t>(vectors_per_trial, unit, kMaxVectors)));
   for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
     for (int V = vmax; V >= unit; V /= 2) {
       const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, rows_p, noise);
@@ -405,8 +404,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               for (int j = 0; j < 2; ++j) {
                 const int n = f * 8 + (lane & 3) * 2 + j;
                 wt[f][j] = warp::slot_weight(rp, n, grp, p.steps, p.dac_bits);
-                const int vi = n >> rp.shift;  // the slot's vector (reads_p is a power of two)
-                writes[f][j] = (n & (rp.reads_p - 1)) == 0 && vi < vp ? vi : -1;
+                const warp::Slot s = warp::slot_of(rp, n);
+                writes[f][j] = s.active && s.read == 0 ? s.vector : -1;
               }
             }
             // 3. Per 16-column fragment: product, ADC, shift-add over each vector's reads.

@@ -110,8 +110,7 @@ void TrialRunner::run(const montecarlo::Study& study, std::uint32_t first, std::
     cap = std::atoll(e);
     if (cap < 1) throw InvalidConfig(std::string("XBARMC_CUDA_IMAGES_PER_PASS: '") + e + "' is not a positive count");
   }
-  const std::int64_t B = images_per_pass(
-      N, std::max<std::int64_t>(1, std::min<std::int64_t>(N, static_cast<std::int64_t>(budget / 2 / per_sample))), cap);
+  const std::int64_t B = images_per_pass(N, static_cast<std::int64_t>(budget / 2 / per_sample), cap);
   std::int64_t T = static_cast<std::int64_t>(budget / (static_cast<double>(B) * per_sample + chip_bytes));
   T = std::clamp<std::int64_t>(T, 1, std::min<std::int64_t>(count, 4096));
   if (control.trial_batch > 0) T = std::min<std::int64_t>(T, control.trial_batch);

@@ -126,16 +126,6 @@ XBARMC_HD std::uint32_t slot_code(const SlotDac& d, int q, int dac_bits) {
   return physics::dac_code(physics::phase_magnitude(q, d.ps.phase), d.ps.step, dac_bits);
 }
 
-/// The DAC code a slot applies to a row whose input code is q (s.read: the read within
-/// the vector's reads, the group's first read included).
-XBARMC_HD std::uint32_t slot_code(const Slot& s, int q, int steps, int dac_bits) {
-  SlotDac d;
-  d.active = s.active;
-  d.vector = s.vector;
-  d.ps = phase_step(s.read, steps);
-  return slot_code(d, q, dac_bits);
-}
-
 /// True when a column's shift-add is exact in any order: integer ADC codes (adc_bits > 0)
 /// whose weighted sums over a vector's reads, +-code 2^(step dac_bits) over both phases,
 /// stay below 2^24 in magnitude. Then every partial sum is an integer exact in float and

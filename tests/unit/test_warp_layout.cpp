@@ -167,10 +167,10 @@ TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
         for (int f = 0; f < warp::kFrags; ++f)
           for (int r = 0; r < 2; ++r) {
             const warp::RowCol e = warp::b_register(lane, r);
-            const warp::Slot s = warp::slot_of(rp, f * 8 + e.col);
+            const warp::SlotDac s = warp::slot_dac(rp, f * 8 + e.col, 0, plan.steps);
             for (int h = 0; h < 2; ++h)
-              b_reg[f][ks][lane][r][h] = static_cast<float>(
-                  warp::slot_code(s, q_at(s.vector, ks * 16 + e.row + h), plan.steps, plan.dac_bits));
+              b_reg[f][ks][lane][r][h] =
+                  static_cast<float>(warp::slot_code(s, q_at(s.vector, ks * 16 + e.row + h), plan.dac_bits));
           }
       }
     // The tensor-core product by the PTX layouts, then the kernel's ADC and staging.
