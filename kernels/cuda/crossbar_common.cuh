@@ -29,7 +29,7 @@ constexpr int kNoiseMaxDacBits = 8;
 constexpr int kNoiseOnePartDacBits = 5;
 
 struct SmemLayout {
-  int bh, bl, a, c, y, q, red, x, r, col, w, rowk, total;
+  int bh, bl, a, c, y, q, red, col, rowk, total;
 };
 
 struct LayerParams {
@@ -100,6 +100,130 @@ XBARMC_SIMT float* output_at(const LayerParams& p, std::int64_t sample, std::int
   return y + pos * (g.M * g.groups) + m_global;
 }
 
+/// Sample and position of vector vg of a trial (vectors per trial < 2^31: checked by
+/// reference_layer and warp_kernel_refusal; the block kernel's launches pass it too).
+struct SamplePos {
+  int sample, pos;
+};
+XBARMC_SIMT SamplePos sample_pos(const LayerParams& p, std::int64_t vg) {
+  const int vl = static_cast<int>(vg);
+  const int sample = warp::div(vl, p.positions_div);
+  return SamplePos{sample, vl - sample * static_cast<int>(p.positions_div.d)};
+}
+
+// A tile row's input, decoded once per row tile: x = logical input k (-1: unused row);
+// convolutions: y = input channel, z = ky * dh - pt, w = kx * dw - pl.
+XBARMC_SIMT int4 row_input(const LayerParams& p, std::int32_t k) {
+  int4 ri = make_int4(k, 0, 0, 0);
+  const LayerGeometry& g = p.geo;
+  if (k >= 0 && g.conv) {
+    const int kw = static_cast<int>(g.kw), kh = static_cast<int>(g.kh);
+    const int kx = k % kw, ky = (k / kw) % kh, c = k / (kw * kh);
+    ri.y = p.group * static_cast<int>(g.C / g.groups) + c;
+    ri.z = ky * static_cast<int>(g.dh) - static_cast<int>(g.pt);
+    ri.w = kx * static_cast<int>(g.dw) - static_cast<int>(g.pl);
+  }
+  return ri;
+}
+
+// A vector's place: its sample's input, its position, and (convolutions) the top-left
+// input coordinates of its window.
+struct VectorSite {
+  const float* x;
+  int pos, iy0, ix0;
+};
+XBARMC_SIMT VectorSite vector_site(const LayerParams& p, int t, std::int64_t vg) {
+  const SamplePos sp = sample_pos(p, vg);
+  VectorSite s;
+  s.x = p.in + (static_cast<std::int64_t>(t) * p.samples_per_trial + sp.sample) * p.in_stride;
+  s.pos = sp.pos;
+  s.iy0 = 0;
+  s.ix0 = 0;
+  if (p.geo.conv) {
+    const int oy = warp::div(s.pos, p.ow_div);
+    s.iy0 = oy * static_cast<int>(p.geo.sh);
+    s.ix0 = (s.pos - oy * static_cast<int>(p.ow_div.d)) * static_cast<int>(p.geo.sw);
+  }
+  return s;
+}
+
+// The input of a row for a vector (gather_input with the divisions done once).
+XBARMC_SIMT float gather_row(const LayerParams& p, const VectorSite& s, int4 ri) {
+  if (ri.x < 0) return 0.0f;
+  const LayerGeometry& g = p.geo;
+  if (g.conv) {
+    const int iy = s.iy0 + ri.z, ix = s.ix0 + ri.w;
+    const int H = static_cast<int>(g.H), W = static_cast<int>(g.W);
+    if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0.0f;
+    return s.x[(static_cast<std::int64_t>(ri.y) * H + iy) * W + ix];
+  }
+  if (g.transposed_input) return s.x[(static_cast<std::int64_t>(p.group) * g.K + ri.x) * g.positions + s.pos];
+  return s.x[s.pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + ri.x];
+}
+
+constexpr int kRefThreads = 256;
+
+/// The float reference's work: blocks of kRefThreads threads, each block one trial, one
+/// column tile (window) and kRefThreads / max_logical consecutive vectors, a thread one
+/// (vector, logical column) pair.
+XBARMC_HD int reference_vectors_per_block(const LayerParams& p) { return kRefThreads / p.max_logical; }
+XBARMC_HD std::int64_t reference_blocks(const LayerParams& p, int trials) {
+  const int per = reference_vectors_per_block(p);
+  return (p.vectors_per_trial + per - 1) / per * p.n_col_tiles * trials;
+}
+
+/// The layer's float reference (the exact float product of each vector's inputs with the
+/// float weights, the error sums' "ref") written where the layer's output goes; the
+/// crossbar kernel's finish_item reads it there and overwrites it with the output. Rows are
+/// added in the order the tile reads them (row tile after row tile, rows in tile order),
+/// as the CPU's reference: per row of a vector, ref += x * w where x != 0. One thread per
+/// (trial, vector, logical column): before, each crossbar kernel computed it per vector
+/// on one lane per logical column (6 of 32 lanes for LeNet-5's conv1), serially over the
+/// rows. Blocks b, b + grid, ...; rowinfo: rows_p int4 of shared memory.
+XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t grid, int4* rowinfo) {
+  const int tid = simt::thread_x();
+  const int per = reference_vectors_per_block(p);
+  const std::int64_t vblocks = (p.vectors_per_trial + per - 1) / per;
+  const std::int64_t blocks = vblocks * p.n_col_tiles * trials;
+  const int M = static_cast<int>(p.geo.M);
+  for (std::int64_t b = simt::block_x(); b < blocks; b += grid) {
+    const std::int64_t vb = b % vblocks;
+    const int ct = static_cast<int>((b / vblocks) % p.n_col_tiles);
+    const int t = static_cast<int>(b / (vblocks * p.n_col_tiles));
+    const int mt = p.ct_count[ct];
+    const int v = mt > 0 ? tid / mt : per, j = mt > 0 ? tid - v * mt : 0;
+    const std::int64_t vg = vb * per + v;
+    const bool live = v < per && vg < p.vectors_per_trial;
+    const VectorSite site = vector_site(p, t, live ? vg : 0);
+    const int m = live ? p.ct_logical[static_cast<std::int64_t>(ct) * p.max_logical + j] : 0;
+    const float* wm = p.weights + m;  // column m of the K x M weights
+    float ref = 0.0f;
+    for (int rt = 0; rt < p.n_row_tiles; ++rt) {
+      const int tile = rt * p.tile_cols + p.win_tile[ct];
+      simt::sync_block();  // the previous row tile's rows are read
+      for (int r = tid; r < p.rows_p; r += kRefThreads)
+        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
+      simt::sync_block();
+      if (!live) continue;
+      for (int r = 0; r < p.rows_p; ++r) {
+        const int4 ri = rowinfo[r];
+        if (ri.x < 0) continue;
+        const float x = gather_row(p, site, ri);
+        if (x != 0.0f) ref += x * wm[static_cast<std::int64_t>(ri.x) * M];
+      }
+    }
+    if (live) {
+      const SamplePos sp = sample_pos(p, vg);
+      *output_at(p, static_cast<std::int64_t>(t) * p.samples_per_trial + sp.sample, sp.pos,
+                 static_cast<std::int64_t>(p.group) * M + m) = ref;
+    }
+  }
+}
+
+/// Writes the layer's float reference into its outputs (reference_body) before the
+/// crossbar kernel runs (crossbar_cuda.cu).
+void reference_layer(const LayerParams& p, int trials, cudaStream_t stream);
+
 /// One work item of a crossbar launch: a chunk of up to p.vec vectors (from v0; nv of
 /// them) of trial t and column tile ct, whose mt logical columns it computes.
 struct Item {
@@ -120,13 +244,14 @@ XBARMC_SIMT Item item_of(const LayerParams& p, std::int64_t item) {
 
 /// The end of an item, the same in both kernels (kThreads threads; call after a block
 /// barrier): per (vector, logical column) the offset, scales, bias and ReLU, the layer
-/// output; the item's error sums {sum (y - ref)^2, sum ref^2} reduced over the block in a
-/// fixed tree (the same result on every run) into p.item_err[2 item]. Y: [vec][max_logical]
-/// integer-domain outputs, Q: [vec] input code sums (offset mode), R: [vec][max_logical]
-/// exact float products, red: 2 x kThreads / 32 doubles of scratch.
+/// output, written over the float reference that reference_layer left there; the item's
+/// error sums {sum (y - ref)^2, sum ref^2} reduced over the block in a fixed tree (the same
+/// result on every run) into p.item_err[2 item]. Y: [vec][max_logical] integer-domain
+/// outputs, Q: [vec] input code sums (offset mode), red: 2 x kThreads / 32 doubles of
+/// scratch.
 template <int kThreads>
 XBARMC_SIMT void finish_item(const LayerParams& p, const Item& it, std::int64_t item, const double* Y,
-                             const long long* Q, const float* R, double* red) {
+                             const long long* Q, double* red) {
   const int tid = simt::thread_x(), lane = tid % 32, warp = tid / 32;
   const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(it.ct) * p.max_logical;
   double e_sum = 0.0, r_sum = 0.0;
@@ -136,15 +261,15 @@ XBARMC_SIMT void finish_item(const LayerParams& p, const Item& it, std::int64_t 
     double acc = Y[v * p.max_logical + j];
     if (p.weight_offset != 0) acc -= static_cast<double>(p.weight_offset) * static_cast<double>(Q[v]);
     float y = static_cast<float>(acc * static_cast<double>(p.weight_scale[m]) * static_cast<double>(p.xq.scale));
-    const double ref = R[v * p.max_logical + j];
+    const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
+    const SamplePos sp = sample_pos(p, it.v0 + v);
+    float* dst = output_at(p, static_cast<std::int64_t>(it.t) * p.samples_per_trial + sp.sample, sp.pos, mg);
+    const double ref = *dst;
     e_sum += (static_cast<double>(y) - ref) * (static_cast<double>(y) - ref);
     r_sum += ref * ref;
-    const std::int64_t mg = static_cast<std::int64_t>(p.group) * p.geo.M + m;
     if (p.bias) y += p.bias[mg];
     if (p.relu) y = y > 0.0f ? y : 0.0f;
-    const std::int64_t vg = it.v0 + v;
-    const std::int64_t sample = static_cast<std::int64_t>(it.t) * p.samples_per_trial + vg / p.geo.positions;
-    *output_at(p, sample, vg % p.geo.positions, mg) = y;
+    *dst = y;
   }
   for (int o = 16; o > 0; o /= 2) {
     e_sum += simt::shfl_xor(e_sum, o);

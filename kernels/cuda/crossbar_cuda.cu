@@ -33,7 +33,6 @@ constexpr int kMaxThreads = 512;
 constexpr int kDefaultThreads = 512;  // block size unless XBARMC_CUDA_THREADS or CrossbarLaunch::threads says otherwise
                                       // the largest block size a variant uses (sizes the reduction buffer)
 constexpr int kMaxVec = 64;           // vectors per chunk at most (bounds the per-vector buffers)
-constexpr int kWChunk = 32;           // weight rows staged at a time for the float reference
 constexpr int kSmemBudget = 220 * 1024;  // dynamic shared memory per block (Hopper allows 227 KB)
 constexpr int kPadH = 8;                 // fp16 elements of padding per shared row (16 bytes; WMMA ldm % 8 == 0)
 constexpr int kPadF = 4;                 // float padding per shared row (WMMA ldm % 4 == 0)
@@ -106,10 +105,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
   double* Y = reinterpret_cast<double*>(smem + L.y);                    // [vec][max_logical] outputs (integer domain)
   long long* Q = reinterpret_cast<long long*>(smem + L.q);              // [vec] sum of input codes (offset mode)
   double* red = reinterpret_cast<double*>(smem + L.red);                // [2][warps] block reduction
-  float* X = reinterpret_cast<float*>(smem + L.x);                      // [vec][rows_p] float inputs
-  float* R = reinterpret_cast<float*>(smem + L.r);                      // [vec][max_logical] exact float products
   double* COL = reinterpret_cast<double*>(smem + L.col);                // [vec][cols_p] digitized physical columns
-  float* Wc = reinterpret_cast<float*>(smem + L.w);                     // [kWChunk][max_logical] float weights
   std::int32_t* rowk = reinterpret_cast<std::int32_t*>(smem + L.rowk);  // [rows_p] logical input of each row
 
   const int tid = threadIdx.x, warp = tid / 32;
@@ -123,11 +119,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
     const std::int64_t v0 = it.v0;
     const int rows_used = nv * p.reads;            // A rows holding reads
     const int row_blocks = (rows_used + 15) / 16;  // A row blocks the product touches
-    const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * p.max_logical;
-    for (int i = tid; i < p.vec * p.max_logical; i += kThreads) {
-      Y[i] = 0.0;
-      R[i] = 0.0f;
-    }
+    for (int i = tid; i < p.vec * p.max_logical; i += kThreads) Y[i] = 0.0;
     for (int i = tid; i < p.vec; i += kThreads) Q[i] = 0;
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
@@ -148,7 +140,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
       for (int i = tid; i < (row_blocks * 16 - rows_used) * p.rows_p; i += kThreads)
         A[(rows_used + i / p.rows_p) * lda + i % p.rows_p] = __float2half_rn(0.0f);
       __syncthreads();
-      // A and X: per vector and row the input (8 independent gathers in flight per
+      // A: per vector and row the input (8 independent gathers in flight per
       // thread), its code, split into the reads' DAC codes.
       const int cells = nv * p.rows_p;
       for (int base = 0; base < cells; base += 8 * kThreads) {
@@ -175,7 +167,6 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
           if (p.weight_offset != 0 && q != 0)
             atomicAdd(reinterpret_cast<unsigned long long*>(&Q[v]),
                       static_cast<unsigned long long>(static_cast<long long>(q)));
-          X[v * p.rows_p + r] = xs[u];
           for (int ph = 0; ph < p.phases; ++ph) {
             const std::uint32_t mag = physics::phase_magnitude(q, ph);
             for (int s = 0; s < p.steps; ++s) {
@@ -228,26 +219,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
         const auto out = [&](int read) { return physics::adc_output(sig[read * ldc], inv, p.adc_bits); };
         COL[v * p.cols_p + e] = physics::shift_add_column(out, p.phases, p.steps, p.dac_bits, p.float_acc, step);
       }
-      // The exact float product of this row tile's inputs, in row order (the CPU's
-      // reference), with the weights staged through shared memory kWChunk rows at a time.
-      for (int r0 = 0; r0 < p.rows_p; r0 += kWChunk) {
-        __syncthreads();  // Wc free (and, the first time, COL complete)
-        for (int i = tid; i < kWChunk * mt; i += kThreads) {
-          const int r = r0 + i / mt, j = i % mt;
-          const std::int32_t k = r < p.rows_p ? rowk[r] : -1;
-          Wc[i] = k >= 0 ? p.weights[static_cast<std::int64_t>(k) * p.geo.M + logical_j[j]] : 0.0f;
-        }
-        __syncthreads();
-        const int rr_end = p.rows_p - r0 < kWChunk ? p.rows_p - r0 : kWChunk;
-        for (int i = tid; i < nv * mt; i += kThreads) {
-          const int v = i / mt, j = i % mt;
-          float ref = R[v * p.max_logical + j];
-          const float* xv = X + v * p.rows_p + r0;
-          for (int rr = 0; rr < rr_end; ++rr)
-            if (xv[rr] != 0.0f && rowk[r0 + rr] >= 0) ref += xv[rr] * Wc[rr * mt + j];
-          R[v * p.max_logical + j] = ref;
-        }
-      }
+      __syncthreads();  // COL complete
       // Per (vector, logical column): its physical columns in ascending order into the
       // output, exactly as the CPU accumulates them.
       for (int i = tid; i < nv * mt; i += kThreads) {
@@ -258,8 +230,14 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
       }
     }
     __syncthreads();
-    detail::finish_item<kThreads>(p, it, item, Y, Q, R, red);
+    detail::finish_item<kThreads>(p, it, item, Y, Q, red);
   }
+}
+
+// The float reference into the outputs (detail::reference_body).
+__global__ void __launch_bounds__(detail::kRefThreads) reference_kernel(LayerParams p, int trials, std::int64_t grid) {
+  extern __shared__ __align__(16) unsigned char ref_smem[];
+  detail::reference_body(p, trials, grid, reinterpret_cast<int4*>(ref_smem));
 }
 
 // Per trial: the items' error sums onto errors[2 t] in the order of detail::fold_item_errors.
@@ -287,10 +265,7 @@ SmemLayout make_layout(int rows_p, int cols_p, int max_logical, int arows, int v
   s.y = take(sizeof(double) * vec * max_logical);
   s.q = take(sizeof(long long) * vec);
   s.red = take(sizeof(double) * 2 * (kMaxThreads / 32));
-  s.x = take(sizeof(float) * vec * rows_p);
-  s.r = take(sizeof(float) * vec * max_logical);
   s.col = take(sizeof(double) * vec * cols_p);
-  s.w = take(sizeof(float) * kWChunk * max_logical);
   s.rowk = take(sizeof(std::int32_t) * rows_p);
   s.total = o;
   return s;
@@ -325,6 +300,17 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
 }
 
 }  // namespace
+
+void detail::reference_layer(const LayerParams& p, int trials, cudaStream_t stream) {
+  if (p.vectors_per_trial >= (std::int64_t{1} << 31))
+    throw Unsupported("2^31 or more input vectors per trial in one layer (lower images)");
+  const std::int64_t blocks = reference_blocks(p, trials);
+  if (blocks == 0) return;
+  const std::int64_t grid = std::min<std::int64_t>(blocks, 32ll * multiprocessors());
+  reference_kernel<<<static_cast<int>(grid), kRefThreads, sizeof(int4) * static_cast<std::size_t>(p.rows_p), stream>>>(
+      p, trials, grid);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
 
 int detail::multiprocessors() {
   static int sms = [] {
@@ -513,11 +499,13 @@ std::int64_t crossbar_items(const CrossbarLaunch& l) {
 }
 
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
-  if (crossbar_kernel(l) == CrossbarKernel::warp) return detail::warp_layer(l, stream);
+  const CrossbarKernel kernel = crossbar_kernel(l);
   const DeviceMatrix& m = *l.m;
   const HardwareConfig& hw = m.hw;
   const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
   LayerParams p = detail::common_params(m, l, plan);
+  detail::reference_layer(p, l.trials, stream);  // the float reference, which the kernels' outputs overwrite
+  if (kernel == CrossbarKernel::warp) return detail::warp_layer(l, stream);
   if (p.read_noise > 0.0f) throw Error("internal: the block crossbar kernel was asked for read noise");
   if (m.n_windows != m.n_col_tiles || m.win_cols != m.cols_p)
     throw Error("internal: the block crossbar kernel was asked for column windows");

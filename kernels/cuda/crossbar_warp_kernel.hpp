@@ -10,8 +10,9 @@
 //   -> per 16-column fragment: levels (f16 hi + lo, transposed in shared memory) x codes
 //      with mma.m16n8k16 (f32 accumulation), the ADC on the accumulators, the shift-add
 //      over a vector's reads in the CPU's order (warp_layout.hpp)
-//   -> physical columns into logical outputs in the CPU's order, the float reference.
-// The item's end (offset, scales, bias, ReLU, output, error sums) is the block kernel's.
+//   -> physical columns into logical outputs in the CPU's order.
+// The item's end (offset, scales, bias, ReLU, output, error sums against the float
+// reference that reference_layer wrote into the outputs) is the block kernel's.
 
 #include <cuda_fp16.h>
 
@@ -36,11 +37,11 @@ constexpr int kOneBlockBudget = 220 * 1024;
 
 // Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
 struct WarpSmem {
-  int bh, bl, rowk, inv, step, y, r, q, red;  // block-wide
-  int warp0, warp_bytes;                      // per-warp regions
-  int x, s, stage, col, part;                 // offsets inside a warp's region
-  int rows_k;                                 // rows of a row chunk (rows_p unless the tile is read in chunks)
-  int ldk;                                    // f16 per transposed level row (rows_k + kPadK)
+  int bh, bl, rowk, inv, step, y, q, red;  // block-wide
+  int warp0, warp_bytes;                   // per-warp regions
+  int s, stage, col, part;                 // offsets inside a warp's region
+  int rows_k;                              // rows of a row chunk (rows_p unless the tile is read in chunks)
+  int ldk;                                 // f16 per transposed level row (rows_k + kPadK)
   int total;
 };
 
@@ -81,12 +82,9 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.inv = take(sizeof(float) * cols_p);
   s.step = take(sizeof(float) * cols_p);
   s.y = take(sizeof(double) * V * max_logical);
-  s.r = take(sizeof(float) * V * max_logical);
   s.q = take(sizeof(long long) * V);
   s.red = take(sizeof(double) * 2 * kWarps);
   int w = 0;
-  s.x = w;
-  w += align_up(static_cast<int>(sizeof(float)) * rp.vectors * rows_k, 16);
   // The input codes; the staged ADC outputs share their room unless a vector's reads run
   // in several groups (each group needs the codes again).
   const int staged = static_cast<int>(sizeof(float)) * warp::kFrags * 4 * 32;
@@ -142,57 +140,6 @@ inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const
     }
   }
   return WarpChunking{};
-}
-
-// A tile row's input, decoded once per row tile: x = logical input k (-1: unused row);
-// convolutions: y = input channel, z = ky * dh - pt, w = kx * dw - pl.
-XBARMC_SIMT int4 row_input(const LayerParams& p, std::int32_t k) {
-  int4 ri = make_int4(k, 0, 0, 0);
-  const LayerGeometry& g = p.geo;
-  if (k >= 0 && g.conv) {
-    const int kw = static_cast<int>(g.kw), kh = static_cast<int>(g.kh);
-    const int kx = k % kw, ky = (k / kw) % kh, c = k / (kw * kh);
-    ri.y = p.group * static_cast<int>(g.C / g.groups) + c;
-    ri.z = ky * static_cast<int>(g.dh) - static_cast<int>(g.pt);
-    ri.w = kx * static_cast<int>(g.dw) - static_cast<int>(g.pl);
-  }
-  return ri;
-}
-
-// A vector's place: its sample's input, its position, and (convolutions) the top-left
-// input coordinates of its window.
-struct VectorSite {
-  const float* x;
-  int pos, iy0, ix0;
-};
-XBARMC_SIMT VectorSite vector_site(const LayerParams& p, int t, std::int64_t vg) {
-  const int vl = static_cast<int>(vg);  // vectors per trial < 2^31 (warp_kernel_supports)
-  const int sample = warp::div(vl, p.positions_div);
-  VectorSite s;
-  s.x = p.in + (static_cast<std::int64_t>(t) * p.samples_per_trial + sample) * p.in_stride;
-  s.pos = vl - sample * static_cast<int>(p.positions_div.d);
-  s.iy0 = 0;
-  s.ix0 = 0;
-  if (p.geo.conv) {
-    const int oy = warp::div(s.pos, p.ow_div);
-    s.iy0 = oy * static_cast<int>(p.geo.sh);
-    s.ix0 = (s.pos - oy * static_cast<int>(p.ow_div.d)) * static_cast<int>(p.geo.sw);
-  }
-  return s;
-}
-
-// The input of a row for a vector (gather_input with the divisions done once).
-XBARMC_SIMT float gather_row(const LayerParams& p, const VectorSite& s, int4 ri) {
-  if (ri.x < 0) return 0.0f;
-  const LayerGeometry& g = p.geo;
-  if (g.conv) {
-    const int iy = s.iy0 + ri.z, ix = s.ix0 + ri.w;
-    const int H = static_cast<int>(g.H), W = static_cast<int>(g.W);
-    if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0.0f;
-    return s.x[(static_cast<std::int64_t>(ri.y) * H + iy) * W + ix];
-  }
-  if (g.transposed_input) return s.x[(static_cast<std::int64_t>(p.group) * g.K + ri.x) * g.positions + s.pos];
-  return s.x[s.pos * (g.K * g.groups) + static_cast<std::int64_t>(p.group) * g.K + ri.x];
 }
 
 XBARMC_SIMT std::uint32_t pack_half2(float lo, float hi) {
@@ -255,13 +202,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
   float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
   double* Y = reinterpret_cast<double*>(smem + w.y);        // [V][max_logical] outputs (integer domain)
-  float* R = reinterpret_cast<float*>(smem + w.r);          // [V][max_logical] exact float products
   long long* Q = reinterpret_cast<long long*>(smem + w.q);  // [V] sum of input codes (offset mode)
   double* red = reinterpret_cast<double*>(smem + w.red);    // [2][warps] block reduction
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
-  float* Xw = reinterpret_cast<float*>(region + w.x);                // [vectors][rows_k] float inputs
   std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_k] input codes
   float* Sw = reinterpret_cast<float*>(region + w.stage);            // staged ADC outputs (aliasing Cw: 1 group)
   double* COLw = reinterpret_cast<double*>(region + w.col);          // [vectors][cols_p] digitized columns
@@ -278,15 +223,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
     const Item it = item_of(p, item);
     const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
     const std::int64_t v0 = it.v0;
-    const std::int32_t* logical_j = p.ct_logical + static_cast<std::int64_t>(ct) * ml;
     const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
     const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
     const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
     const int col0 = p.win_col0[ct];  // the window's first column in its tile
-    for (int i = tid; i < nv * ml; i += kThreads) {
-      Y[i] = 0.0;
-      R[i] = 0.0f;
-    }
+    for (int i = tid; i < nv * ml; i += kThreads) Y[i] = 0.0;
     for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
 
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
@@ -356,7 +297,6 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               const int r = lane + 32 * u;
               if (r < cr) {
                 const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
-                Xw[vi * rk + r] = xs[vi][u];
                 Cw[vi * rk + r] = q;
                 qsum += q;
               }
@@ -555,34 +495,23 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               simt::sync_warp();
             }
           }
-          simt::sync_warp();  // every lane's columns are written
-          // 4. Physical columns into the logical outputs (ascending, as the CPU) after the
-          // last chunk, and the exact float product of the chunk's inputs in row order (the
-          // reference; chunk after chunk, so the row order of the whole tile).
-          for (int u = lane; u < vp * mt; u += 32) {
-            const int vi = u / mt, j = u % mt, v = vb + vi;
-            if (v >= nv) continue;
-            if (last_chunk) {
+          if (last_chunk) {
+            simt::sync_warp();  // every lane's columns are written
+            // 4. Physical columns into the logical outputs, ascending, as the CPU.
+            for (int u = lane; u < vp * mt; u += 32) {
+              const int vi = u / mt, j = u % mt, v = vb + vi;
+              if (v >= nv) continue;
               double y = Y[v * ml + j];
               for (int e = start[j]; e < start[j + 1]; ++e) y += wcol[e] * COLw[vi * p.cols_p + cols[e]];
               Y[v * ml + j] = y;
             }
-            float ref = R[v * ml + j];
-            const float* xv = Xw + vi * rk;
-            const float* wj = p.weights + logical_j[j];  // column j of the K x M weights
-            const int M = static_cast<int>(p.geo.M);
-            for (int r = 0; r < cr; ++r) {
-              const std::int32_t k = rowinfo[r].x;
-              if (xv[r] != 0.0f && k >= 0) ref += xv[r] * wj[static_cast<std::int64_t>(k) * M];
-            }
-            R[v * ml + j] = ref;
           }
           simt::sync_warp();  // the warp's staging is free for its next pass
         }
       }
     }
     simt::sync_block();
-    finish_item<kThreads>(p, it, item, Y, Q, R, red);
+    finish_item<kThreads>(p, it, item, Y, Q, red);
   }
 }
 

@@ -119,9 +119,9 @@ std::vector<Case> cases() {
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, false, Shape::dense});
   c.push_back({"read_noise_signed", noisy, true, Shape::dense});
-  // 72 vectors per trial: two chunks of 64 (read noise's shared memory), so also run in
-  // two image passes (below).
-  c.push_back({"read_noise_signed_two_passes", noisy, true, Shape::dense, 20, 0, 72});
+  // 136 vectors per trial: two chunks of 128 (what read noise's shared memory holds), so
+  // also run in two image passes (below), cut at vector 128; 16 weights: one column tile.
+  c.push_back({"read_noise_signed_two_passes", noisy, true, Shape::dense, 16, 0, 136});
   HardwareConfig noisy_dac = noisy;  // multi-bit DAC codes: the variance takes their squares
   noisy_dac.dac_bits = 2;
   c.push_back({"read_noise_dac2_signed", noisy_dac, true, Shape::dense});
@@ -306,6 +306,12 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
   std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
   const auto run_kernel = [&](const detail::WarpLaunch& wl) {
+    // The float reference into the outputs first (reference_layer's kernel), as on a GPU.
+    const std::int64_t ref_blocks = detail::reference_blocks(wl.p, trials);
+    const int ref_grid = static_cast<int>(std::min<std::int64_t>(ref_blocks, 7));  // blocks b, b + 7, ...
+    simt::launch(
+        ref_grid, detail::kRefThreads, sizeof(int4) * static_cast<std::size_t>(wl.p.rows_p),
+        [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, reinterpret_cast<int4*>(smem)); });
     simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
       constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
       const bool noise = wl.p.read_noise > 0.0f, wide = detail::warp_k_steps(wl.p.rows_p) == tall;
@@ -351,6 +357,10 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   std::int64_t split = 0;
   for (std::int64_t s = 1; s < samples && split == 0; ++s)
     if (s * P % w.p.vec == 0) split = s;
+  if (cs.samples > 0) {  // the cases sized for it must run the two-pass comparison
+    EXPECT_GT(w.p.chunks_per_trial, 1) << "a case sized for two passes in one chunk";
+    EXPECT_GT(split, 0) << "no sample starts a chunk: the two-pass comparison did not run";
+  }
   if (split > 0) {
     std::vector<float> y2(y.size(), -1.0f);
     std::vector<double> errors2(2 * trials, 0.0);
