@@ -12,25 +12,41 @@ namespace xbarmc::cuda::detail {
 
 namespace {
 
-// Variants: read noise or not; read regions of up to 128 rows (8 mma k-steps, two blocks
-// per SM without noise) or up to 256 (16 k-steps: more registers, one block per SM); more
-// than 256 rows on the 8-step variants in row chunks (warp_row_chunks: one block per SM for
-// its shared memory). With read noise: one block per SM (register counts: docs/cuda.md).
-template <bool kNoise, int kKSteps>
-__global__ void __launch_bounds__(kThreads, (kNoise || kKSteps > warp::kMaxKSteps) ? 1 : 2)
+// Variants: read noise or not; read regions of up to 32 rows (2 mma k-steps, without
+// noise: four blocks per SM, or three, XBARMC_CUDA_SHORT), up to 128 rows (8 k-steps, two
+// blocks per SM without noise) or up to 256 (16 k-steps: more registers, one block per
+// SM); more than 256 rows on the 8-step variants in row chunks (warp_row_chunks: one block
+// per SM for its shared memory). With read noise: one block per SM. kBlocks: the blocks
+// per SM it is compiled for, which caps its registers (counts: docs/cuda.md).
+template <bool kNoise, int kKSteps, int kBlocks>
+__global__ void __launch_bounds__(kThreads, kBlocks)
     warp_crossbar_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
   extern __shared__ __align__(128) unsigned char smem[];
   warp_crossbar_body<kNoise, kKSteps>(p, w, rp, smem);
 }
 
-template <bool kNoise, int kKSteps>
+template <bool kNoise, int kKSteps, int kBlocks = warp_blocks_per_sm(kNoise, kKSteps)>
 void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
   const int smem = w.smem.total;
-  XBARMC_CUDA_CHECK(
-      cudaFuncSetAttribute(warp_crossbar_kernel<kNoise, kKSteps>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  warp_crossbar_kernel<kNoise, kKSteps>
+  XBARMC_CUDA_CHECK(cudaFuncSetAttribute(warp_crossbar_kernel<kNoise, kKSteps, kBlocks>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  warp_crossbar_kernel<kNoise, kKSteps, kBlocks>
       <<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.smem, w.rp);
   XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+// XBARMC_CUDA_SHORT=4|3|narrow: what reads tiles of up to 32 rows without read noise: the
+// short variant compiled for four blocks per SM (the default: 64 registers, some spilled),
+// for three (80 registers), or the narrow variant (two blocks per SM; what the device
+// check of 2026-11-27 measured). The same chunks and shared-memory layout either way, so
+// the same results; for benchmarks.
+int short_variant_blocks() {
+  const char* e = std::getenv("XBARMC_CUDA_SHORT");
+  const std::string v = e ? e : "";
+  if (v.empty() || v == "4") return 4;
+  if (v == "3") return 3;
+  if (v == "narrow") return 0;
+  throw InvalidConfig("XBARMC_CUDA_SHORT: '" + v + "' is not a variant for short tiles; use 4, 3 or narrow");
 }
 
 // XBARMC_CUDA_SHIFT_ADD=registers|staged: where the warp kernel adds a vector's reads
@@ -87,15 +103,25 @@ std::int64_t warp_items(const CrossbarLaunch& l) {
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
   w.p.exact_shift_add = w.p.exact_shift_add && shift_add_in_registers();
-  const bool noise = w.p.read_noise > 0.0f, tall = warp_k_steps(w.p.rows_p) == warp::kMaxKStepsTall;
-  if (noise && tall) {
-    launch_variant<true, warp::kMaxKStepsTall>(w, stream);
-  } else if (noise) {
-    launch_variant<true, warp::kMaxKSteps>(w, stream);
-  } else if (tall) {
-    launch_variant<false, warp::kMaxKStepsTall>(w, stream);
+  const bool noise = w.p.read_noise > 0.0f;
+  const int k_steps = warp_k_steps(w.p.rows_p, noise);
+  if (noise) {
+    k_steps == warp::kMaxKStepsTall ? launch_variant<true, warp::kMaxKStepsTall>(w, stream)
+                                    : launch_variant<true, warp::kMaxKSteps>(w, stream);
+  } else if (k_steps == warp::kShortKSteps) {
+    switch (short_variant_blocks()) {
+      case 4:
+        launch_variant<false, warp::kShortKSteps, 4>(w, stream);
+        break;
+      case 3:
+        launch_variant<false, warp::kShortKSteps, 3>(w, stream);
+        break;
+      default:
+        launch_variant<false, warp::kMaxKSteps>(w, stream);
+    }
   } else {
-    launch_variant<false, warp::kMaxKSteps>(w, stream);
+    k_steps == warp::kMaxKStepsTall ? launch_variant<false, warp::kMaxKStepsTall>(w, stream)
+                                    : launch_variant<false, warp::kMaxKSteps>(w, stream);
   }
   add_item_errors(w.p.item_err, w.p.chunks_per_trial, w.p.n_col_tiles, l.trials, l.errors, stream);
 }

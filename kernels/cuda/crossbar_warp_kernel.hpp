@@ -32,7 +32,9 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kPadK = 8;                     // f16 padding per transposed level row: conflict-free fragment loads
 constexpr int kMaxVectors = 256;             // vectors per item at most
-constexpr int kTwoBlockBudget = 113 * 1024;  // shared memory per block for two blocks per SM (228 KB per SM)
+constexpr int kFourBlockBudget = 56 * 1024;  // shared memory per block for four blocks per SM (228 KB per SM,
+                                             // 1 KB of it reserved per block)
+constexpr int kTwoBlockBudget = 113 * 1024;  // shared memory per block for two blocks per SM
 constexpr int kOneBlockBudget = 220 * 1024;
 
 // Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
@@ -45,12 +47,21 @@ struct WarpSmem {
   int total;
 };
 
-/// The mma k-steps of the kernel variant that reads a tile over `rows_p` rows: the narrow
-/// variant up to 128 rows, the tall one up to 256, and the narrow one again, in row chunks
-/// (below), beyond.
-XBARMC_HD int warp_k_steps(int rows_p) {
+/// The mma k-steps of the kernel variant that reads a tile over `rows_p` rows: without
+/// read noise the short variant up to 32 rows (a first convolution's 25-27 rows: fewer
+/// registers, four blocks per SM), the narrow variant up to 128 rows, the tall one up to
+/// 256, and the narrow one again, in row chunks (below), beyond. Read noise has no short
+/// variant (the narrow one reads short tiles too).
+XBARMC_HD int warp_k_steps(int rows_p, bool noise) {
+  if (!noise && rows_p <= 16 * warp::kShortKSteps) return warp::kShortKSteps;
   return rows_p > 16 * warp::kMaxKSteps && rows_p <= 16 * warp::kMaxKStepsTall ? warp::kMaxKStepsTall
                                                                                : warp::kMaxKSteps;
+}
+
+/// The blocks per SM a variant is compiled for (its __launch_bounds__, which caps its
+/// registers at 65536 / (256 x blocks)) and which its shared memory is sized for.
+XBARMC_HD constexpr int warp_blocks_per_sm(bool noise, int k_steps) {
+  return noise || k_steps > warp::kMaxKSteps ? 1 : (k_steps == warp::kShortKSteps ? 4 : 2);
 }
 
 /// True when a tile read over `rows_p` rows is read in row chunks: more rows than the
@@ -133,10 +144,14 @@ inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const
   static_assert((kMaxVectors & (kMaxVectors - 1)) == 0 && kPassImages % kMaxVectors == 0, "chunks must divide a pass");
   const int vmax =
       warp::round_up_pow2(static_cast<int>(std::clamp<std::int64_t>(vectors_per_trial, unit, kMaxVectors)));
-  for (const int budget : {kTwoBlockBudget, kOneBlockBudget}) {
+  // The most blocks per SM the variant is compiled for, then fewer.
+  const int most = warp_blocks_per_sm(noise, warp_k_steps(rows_p, noise));
+  for (const int blocks : {4, 2, 1}) {
+    if (blocks > most) continue;
+    const int budget = blocks == 4 ? kFourBlockBudget : blocks == 2 ? kTwoBlockBudget : kOneBlockBudget;
     for (int V = vmax; V >= unit; V /= 2) {
       const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, rows_p, noise);
-      if (s.total <= budget) return WarpChunking{V, s, budget == kTwoBlockBudget ? 2 : 1};
+      if (s.total <= budget) return WarpChunking{V, s, blocks};
     }
   }
   return WarpChunking{};

@@ -24,6 +24,7 @@ constexpr int kSlots = 16;             ///< read slots per pass (two n8 fragment
 constexpr int kFrags = 2;              ///< n8 accumulator fragments per pass
 constexpr int kMaxReads = kSlots;      ///< the kernel's limit on reads per vector
 constexpr int kMaxVectorsPerPass = 4;  ///< bounds the per-warp buffers when reads are few
+constexpr int kShortKSteps = 2;        ///< the short variant: tiles read over <= 32 rows (first convolutions)
 constexpr int kMaxKSteps = 8;          ///< 16-row mma steps of the narrow variant: tiles read over <= 128 rows
 constexpr int kMaxKStepsTall = 16;     ///< the tall variant: tiles read over <= 256 rows
 

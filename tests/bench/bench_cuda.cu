@@ -102,9 +102,22 @@ void model_rates(const std::string& src, const std::string& data) {
     const double rb = gpu_rate(study, gpu_trials, warm, "block");
     const double rw = gpu_rate(study, gpu_trials, warm, "warp");
     if (lenet) {
-      const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
-      std::printf("%-10s warp kernel with the staged shift-add: %.0f trial-img/s (registers: %.0f)\n", name,
-                  gpu_rate(study, gpu_trials, warm, "warp"), rw);
+      {
+        const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
+        std::printf("%-10s warp kernel with the staged shift-add: %.0f trial-img/s (registers: %.0f)\n", name,
+                    gpu_rate(study, gpu_trials, warm, "warp"), rw);
+      }
+      // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, or the
+      // narrow variant at 2 (as measured on 2026-11-27).
+      double r_short[2];
+      for (int i = 0; i < 2; ++i) {
+        const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", i == 0 ? "3" : "narrow");
+        r_short[i] = gpu_rate(study, gpu_trials, warm, "warp");
+      }
+      std::printf(
+          "%-10s warp kernel, tiles of <= 32 rows: short variant 4 blocks/SM %.0f, 3 blocks/SM %.0f, narrow variant "
+          "%.0f trial-img/s\n",
+          name, rw, r_short[0], r_short[1]);
     }
     auto cpu = make_cpu_backend(0);
     montecarlo::RunControl c;

@@ -39,6 +39,7 @@ struct Case {
   const char* name;
   HardwareConfig hw;
   bool signed_inputs;
+  std::int64_t K = 300;  // 3 row tiles of 128 rows
 };
 
 std::vector<Case> cases() {
@@ -102,6 +103,9 @@ std::vector<Case> cases() {
   iterative.r_wire = 1.0;
   iterative.rows = iterative.cols = 64;
   c.push_back({"iterative_ir", iterative, false});
+  // 27 rows (a first convolution's 3 x 3 x 3): the warp kernel's short variant, which also
+  // runs at 3 blocks per SM or as the narrow variant (XBARMC_CUDA_SHORT), with the same bits.
+  c.push_back({"rows27_short", d, true, 27});
   return c;
 }
 
@@ -137,7 +141,7 @@ class CrossbarCuda : public ::testing::TestWithParam<std::tuple<int, int>> {};
 TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   const Case cs = cases()[std::get<0>(GetParam())];
   const Variant variant = kVariants[std::get<1>(GetParam())];
-  const std::int64_t K = 300, M = 40, n = 96;  // 3 row tiles, 2 column tiles; shapes that do not divide the tile
+  const std::int64_t K = cs.K, M = 40, n = 96;  // 2 column tiles; shapes that do not divide the tile
   const int trials = 3;
   const std::uint64_t seed = 7;
   const std::uint32_t layer = 5;
@@ -201,6 +205,21 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     for (std::size_t i = 0; i < y_gpu.size(); ++i) differ += std::memcmp(&y_gpu[i], &y_staged[i], sizeof(float)) != 0;
     EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
     EXPECT_EQ(d_err.to_host(), err_gpu);
+  }
+  if (variant.kernel == cuda::CrossbarKernel::warp && cs.K <= 32) {
+    // The short variant (tiles of up to 32 rows) compiled for 3 blocks per SM, and the
+    // narrow variant on the same chunks: the same bits as the default (4 blocks per SM).
+    for (const char* v : {"3", "narrow"}) {
+      const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", v);
+      XBARMC_CUDA_CHECK(cudaMemset(d_err.data(), 0, d_err.bytes()));
+      cuda::crossbar_layer(l, nullptr);
+      XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
+      const auto y_v = d_y.to_host();
+      std::int64_t differ = 0;
+      for (std::size_t i = 0; i < y_gpu.size(); ++i) differ += std::memcmp(&y_gpu[i], &y_v[i], sizeof(float)) != 0;
+      EXPECT_EQ(differ, 0) << "outputs with XBARMC_CUDA_SHORT=" << v << " that differ from the default";
+      EXPECT_EQ(d_err.to_host(), err_gpu) << "XBARMC_CUDA_SHORT=" << v;
+    }
   }
 
   // CPU: the same trials.

@@ -119,9 +119,10 @@ std::vector<Case> cases() {
   noisy.read_noise = 0.05;
   c.push_back({"read_noise", noisy, false, Shape::dense});
   c.push_back({"read_noise_signed", noisy, true, Shape::dense});
-  // 136 vectors per trial: two chunks of 128 (what read noise's shared memory holds), so
-  // also run in two image passes (below), cut at vector 128; 16 weights: one column tile.
-  c.push_back({"read_noise_signed_two_passes", noisy, true, Shape::dense, 16, 0, 136});
+  // 264 vectors per trial: two chunks of 256 (read noise runs one block per SM, whose
+  // shared memory holds 256 vectors), so also run in two image passes (below), cut at
+  // vector 256; 16 weights: one column tile.
+  c.push_back({"read_noise_signed_two_passes", noisy, true, Shape::dense, 16, 0, 264});
   HardwareConfig noisy_dac = noisy;  // multi-bit DAC codes: the variance takes their squares
   noisy_dac.dac_bits = 2;
   c.push_back({"read_noise_dac2_signed", noisy_dac, true, Shape::dense});
@@ -196,8 +197,10 @@ class WarpKernelEmulated : public ::testing::TestWithParam<int> {};
 TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const Case cs = cases()[static_cast<std::size_t>(GetParam())];
   // dense: 2 row tiles (128 + 22 rows), 2 column tiles (16 + 4 weights of 8 columns).
-  // conv: 3 x 7 x 7 input, 3 x 3 kernel, padding 1, stride 2 (K = 27, 16 positions), 40
-  //   samples: 3 chunks per trial, consecutive items on one tile (its levels reused); bias, ReLU.
+  // conv: 3 x 7 x 7 input, 3 x 3 kernel, padding 1, stride 2 (K = 27, 16 positions: the
+  //   short variant), 80 samples: 5 chunks per trial, 10 items on the 5 blocks one SM's
+  //   grid asks for (4 blocks per SM), so consecutive items on one tile (its levels
+  //   reused); bias, ReLU.
   // conv_groups: group 1 of 2 (4 input channels, 2 x 2 kernel, dilation 2, 2 + 2 outputs).
   // transposed: constant-first MatMul, each sample K x positions; bias, ReLU.
   // lenet_conv1: 1 x 28 x 28 input, 5 x 5 kernel, padding 2 (K = 25, 784 positions), 1 sample.
@@ -210,7 +213,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       break;
     case Shape::conv:
       geo = square_conv(3, 7, 3, 2, 1, 5);
-      samples = 40;
+      samples = 80;
       break;
     case Shape::lenet_conv1:
       geo = square_conv(1, 28, 5, 1, 2, 6);
@@ -305,7 +308,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
   detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
   std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
-  const auto run_kernel = [&](const detail::WarpLaunch& wl) {
+  const auto run_kernel = [&](const detail::WarpLaunch& wl, bool narrow_for_short = false) {
     // The float reference into the outputs first (reference_layer's kernel), as on a GPU.
     const std::int64_t ref_blocks = detail::reference_blocks(wl.p, trials);
     const int ref_grid = static_cast<int>(std::min<std::int64_t>(ref_blocks, 7));  // blocks b, b + 7, ...
@@ -313,14 +316,18 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
         ref_grid, detail::kRefThreads, sizeof(int4) * static_cast<std::size_t>(wl.p.rows_p),
         [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, reinterpret_cast<int4*>(smem)); });
     simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
-      constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall;
-      const bool noise = wl.p.read_noise > 0.0f, wide = detail::warp_k_steps(wl.p.rows_p) == tall;
+      constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall,
+                    short_ = cuda::warp::kShortKSteps;
+      const bool noise = wl.p.read_noise > 0.0f;
+      const int k_steps = detail::warp_k_steps(wl.p.rows_p, noise);
       if (noise) {
-        wide ? detail::warp_crossbar_body<true, tall>(wl.p, wl.smem, wl.rp, smem)
-             : detail::warp_crossbar_body<true, narrow>(wl.p, wl.smem, wl.rp, smem);
+        k_steps == tall ? detail::warp_crossbar_body<true, tall>(wl.p, wl.smem, wl.rp, smem)
+                        : detail::warp_crossbar_body<true, narrow>(wl.p, wl.smem, wl.rp, smem);
+      } else if (k_steps == short_ && !narrow_for_short) {
+        detail::warp_crossbar_body<false, short_>(wl.p, wl.smem, wl.rp, smem);
       } else {
-        wide ? detail::warp_crossbar_body<false, tall>(wl.p, wl.smem, wl.rp, smem)
-             : detail::warp_crossbar_body<false, narrow>(wl.p, wl.smem, wl.rp, smem);
+        k_steps == tall ? detail::warp_crossbar_body<false, tall>(wl.p, wl.smem, wl.rp, smem)
+                        : detail::warp_crossbar_body<false, narrow>(wl.p, wl.smem, wl.rp, smem);
       }
     });
   };
@@ -344,6 +351,21 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_staged[i], sizeof(float)) != 0;
     EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
     EXPECT_EQ(item_err, err_staged);
+  }
+  if (detail::warp_k_steps(w.p.rows_p, w.p.read_noise > 0.0f) == cuda::warp::kShortKSteps) {
+    // Tiles of up to 32 rows: the short variant (2 k-steps) gives the bits of the narrow
+    // one (8 k-steps, XBARMC_CUDA_SHORT=narrow) on the same chunks.
+    std::vector<float> y_narrow(y.size(), -1.0f);
+    std::vector<double> err_narrow(item_err.size(), 0.0);
+    detail::WarpLaunch narrow = w;
+    narrow.p.out = y_narrow.data();
+    narrow.p.item_err = err_narrow.data();
+    run_kernel(narrow, true);
+    std::int64_t differ = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_narrow[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << "outputs of the short variant that differ from the narrow one";
+    EXPECT_EQ(item_err, err_narrow);
+    std::printf("%s: the short variant's outputs and error sums equal the narrow variant's\n", cs.name);
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
