@@ -40,6 +40,7 @@ struct LayerParams {
   const std::int32_t* win_tile;
   const std::int32_t* win_col0;
   const std::int32_t* row_of;
+  const std::int32_t* tile_rows;  // [tiles] rows up to the last one holding an input, rounded up to 16
   const float* adc_step;
   const float* adc_inv;
   const std::int32_t* ct_count;
@@ -205,7 +206,8 @@ XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t g
         rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
       simt::sync_block();
       if (!live) continue;
-      for (int r = 0; r < p.rows_p; ++r) {
+      const int rows = p.tile_rows[tile];  // rows past the last one holding an input have none
+      for (int r = 0; r < rows; ++r) {
         const int4 ri = rowinfo[r];
         if (ri.x < 0) continue;
         const float x = gather_row(p, site, ri);
@@ -301,7 +303,7 @@ struct HostMatrix {
   int rows_p = 0, cols_p = 0, n_windows = 0, win_cols = 0, max_logical = 0;
   physics::CellModel cell;
   int weight_offset = 0;
-  std::vector<std::int32_t> row_of;
+  std::vector<std::int32_t> row_of, tile_rows;
   std::vector<float> adc_step, adc_inv;
   std::vector<std::int32_t> win_tile, win_col0;
   std::vector<std::int32_t> ct_count, ct_logical, ct_start, ct_cols;
@@ -347,6 +349,7 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.win_col0 = m.win_col0.data();
   p.max_logical = m.max_logical;
   p.row_of = m.row_of.data();
+  p.tile_rows = m.tile_rows.data();
   p.adc_step = m.adc_step.data();
   p.adc_inv = m.adc_inv.data();
   p.ct_count = m.ct_count.data();

@@ -345,6 +345,7 @@ DeviceMatrix upload_matrix(const MappedMatrix& m) {
   d.cell = h.cell;
   d.weight_offset = h.weight_offset;
   d.row_of = DeviceBuffer<std::int32_t>::from_host(h.row_of);
+  d.tile_rows = DeviceBuffer<std::int32_t>::from_host(h.tile_rows);
   d.adc_step = DeviceBuffer<float>::from_host(h.adc_step);
   d.win_tile = DeviceBuffer<std::int32_t>::from_host(h.win_tile);
   d.win_col0 = DeviceBuffer<std::int32_t>::from_host(h.win_col0);

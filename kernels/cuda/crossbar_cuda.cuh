@@ -51,6 +51,7 @@ struct DeviceMatrix {
   physics::CellModel cell;
   int weight_offset = 0;
   DeviceBuffer<std::int32_t> row_of;      ///< [tiles][rows_p] logical input or -1
+  DeviceBuffer<std::int32_t> tile_rows;   ///< [tiles] rows up to the last holding an input, rounded up to 16
   DeviceBuffer<float> adc_step;           ///< [tiles][cols_p]
   DeviceBuffer<float> adc_inv;            ///< [tiles][cols_p]
   DeviceBuffer<std::int32_t> win_tile;    ///< [n_windows] column tile of the window

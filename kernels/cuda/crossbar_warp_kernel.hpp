@@ -250,7 +250,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
       const std::int64_t chip = static_cast<std::int64_t>(t) * p.tiles + tile;
       for (int chunk = 0; chunk < n_chunks; ++chunk) {
         const int r0 = chunk * rk, cr = p.rows_p - r0 < rk ? p.rows_p - r0 : rk;  // the chunk's rows
-        const int nks = cr / 16;
+        // mma k-steps up to the tile's last row holding an input (rows past it have input
+        // codes 0, whose products add nothing): LeNet-5's conv2 reads its second row tile
+        // (22 of 128 rows) in 2 k-steps rather than 8.
+        const int used = p.tile_rows[tile] - r0;
+        const int nks = (used < cr ? (used > 0 ? used : 0) : cr) / 16;
         const bool last_chunk = chunk == n_chunks - 1;
         simt::sync_block();  // every reader of the previous chunk's buffers is done
         const std::int64_t key = (chip * p.n_col_tiles + ct) * n_chunks + chunk;  // (trial, tile, window, chunk)

@@ -97,14 +97,17 @@ HostMatrix host_matrix(const MappedMatrix& m) {
   for (const Window& w : windows) d.cols_p = std::max(d.cols_p, w.col0 + d.win_cols);
 
   const int rp = d.rows_p, cp = d.cols_p, wc = d.win_cols;
-  std::vector<std::int32_t> row_of(static_cast<std::size_t>(d.tiles) * rp, -1);
+  std::vector<std::int32_t> row_of(static_cast<std::size_t>(d.tiles) * rp, -1), tile_rows(d.tiles, 0);
   std::vector<float> step(static_cast<std::size_t>(d.tiles) * cp, 1.0f), inv(step.size(), 1.0f);
   std::vector<std::uint8_t> level, verified;
   bool any_verified = false;
   for (const auto& t : m.tiles) any_verified |= !t.write_verify.empty();
   for (int ti = 0; ti < d.tiles; ++ti) {
     const TileMap& t = m.tiles[ti];
-    for (int r = 0; r < std::min(rp, hw.rows); ++r) row_of[static_cast<std::size_t>(ti) * rp + r] = t.row_of[r];
+    for (int r = 0; r < std::min(rp, hw.rows); ++r) {
+      row_of[static_cast<std::size_t>(ti) * rp + r] = t.row_of[r];
+      if (t.row_of[r] >= 0) tile_rows[ti] = round16(r + 1);
+    }
     for (int c = 0; c < std::min(cp, hw.cols); ++c) {
       const float s = physics::adc_step(t.adc_full_scale[c], hw.adc_bits);
       step[static_cast<std::size_t>(ti) * cp + c] = s;
@@ -151,6 +154,7 @@ HostMatrix host_matrix(const MappedMatrix& m) {
   d.win_tile = std::move(win_tile);
   d.win_col0 = std::move(win_col0);
   d.row_of = std::move(row_of);
+  d.tile_rows = std::move(tile_rows);
   d.adc_step = std::move(step);
   d.adc_inv = std::move(inv);
   d.ct_count = std::move(count);
