@@ -73,7 +73,7 @@ echo
 echo "== device check summary ($(( $(date +%s) - start )) s)"
 printf '%-14s %s\n' gpu "$(cat "$LOG/gpu.txt")"
 for k in cuda_tests memcheck racecheck run_block run_warp warp_vs_block bench; do printf '%-14s %s\n' "$k" "${result[$k]}"; done
-grep -E "kernel|crossbar /|fastest|trial-img|IR drop|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
+grep -E "kernel|crossbar /|fastest|float reference|trial-img|IR drop|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
 for k in block warp; do
   grep -E "trial-images/s" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel): /"
   # Where the run's GPU time went (--profile): per kind, then the three longest stages.

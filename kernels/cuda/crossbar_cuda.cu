@@ -304,6 +304,8 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
 void detail::reference_layer(const LayerParams& p, int trials, cudaStream_t stream) {
   if (p.vectors_per_trial >= (std::int64_t{1} << 31))
     throw Unsupported("2^31 or more input vectors per trial in one layer (lower images)");
+  if (reference_vectors_per_block(p) < 1)  // max_logical <= 128: a window's columns
+    throw Error(fmt::format("internal: {} logical columns in one window", p.max_logical));
   const std::int64_t blocks = reference_blocks(p, trials);
   if (blocks == 0) return;
   const std::int64_t grid = std::min<std::int64_t>(blocks, 32ll * multiprocessors());
@@ -500,12 +502,22 @@ std::int64_t crossbar_items(const CrossbarLaunch& l) {
 }
 
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+  crossbar_kernel(l);  // refusals first, before anything runs
+  crossbar_reference(l, stream);
+  crossbar_products(l, stream);
+}
+
+void crossbar_reference(const CrossbarLaunch& l, cudaStream_t stream) {
+  const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
+  detail::reference_layer(detail::common_params(*l.m, l, plan), l.trials, stream);
+}
+
+void crossbar_products(const CrossbarLaunch& l, cudaStream_t stream) {
   const CrossbarKernel kernel = crossbar_kernel(l);
   const DeviceMatrix& m = *l.m;
   const HardwareConfig& hw = m.hw;
   const physics::InputPlan plan = physics::input_plan(hw.input_bits, hw.dac_bits, l.xq.is_signed());
   LayerParams p = detail::common_params(m, l, plan);
-  detail::reference_layer(p, l.trials, stream);  // the float reference, which the kernels' outputs overwrite
   if (kernel == CrossbarKernel::warp) return detail::warp_layer(l, stream);
   if (p.read_noise > 0.0f) throw Error("internal: the block crossbar kernel was asked for read noise");
   if (m.n_windows != m.n_col_tiles || m.win_cols != m.cols_p)

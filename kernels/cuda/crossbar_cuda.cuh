@@ -158,6 +158,14 @@ inline std::int64_t images_per_pass(std::int64_t images, std::int64_t fit, std::
 }
 /// Work items of a launch (the size of its error scratch, in pairs).
 std::int64_t crossbar_items(const CrossbarLaunch& l);
+/// A crossbar layer: crossbar_reference, then crossbar_products.
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);
+/// The float reference of the layer's error sums (the exact float product of its inputs
+/// and float weights), written into l.out, where crossbar_products reads it and writes
+/// the outputs over it. The network launches the two separately to time them apart.
+void crossbar_reference(const CrossbarLaunch& l, cudaStream_t stream);
+/// The crossbar kernel (block or warp): outputs into l.out, error sums onto l.errors;
+/// needs crossbar_reference's values in l.out (launched before it on the same stream).
+void crossbar_products(const CrossbarLaunch& l, cudaStream_t stream);
 
 }  // namespace xbarmc::cuda

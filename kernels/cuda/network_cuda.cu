@@ -237,35 +237,50 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
   }
   const int trials_ = trials;
   const std::int64_t images_ = images;
-  steps.push_back([this, layer, geo, in, out, bias, relu, trials_, images_](const CrossbarBinding& b) {
+  const auto launch_of = [this, layer, geo, in, out, bias, relu, trials_, images_](const CrossbarBinding& b, int g) {
+    CrossbarLaunch l;
+    l.m = b.matrices[layer][g];
+    l.geo = geo;
+    l.group = g;
+    l.xq = b.quantizers[layer][g];
+    l.leff_hi = b.hi[layer][g];
+    l.leff_lo = b.lo[layer][g];
+    l.trials = trials_;
+    l.samples_per_trial = images_;
+    l.run_samples_per_trial = b.run_images;
+    l.in = in;
+    l.out = out;
+    l.bias = bias;
+    l.relu = relu;
+    l.weights = b.weights[layer][g];
+    l.errors = b.errors[layer][g];
+    l.seed = b.seed;
+    l.trial0 = b.trial0;
+    l.layer_id = b.ids[layer][g];
+    l.vector_base = b.first_image * geo.positions;
+    return l;
+  };
+  // Two steps, timed apart by --profile: the float reference of the error sums into the
+  // outputs ("OP NODE reference"), then the crossbar reads, which write over it.
+  steps.push_back([this, launch_of, geo](const CrossbarBinding& b) {
     for (int g = 0; g < geo.groups; ++g) {
-      CrossbarLaunch l;
-      l.m = b.matrices[layer][g];
-      l.geo = geo;
-      l.group = g;
-      l.xq = b.quantizers[layer][g];
-      l.leff_hi = b.hi[layer][g];
-      l.leff_lo = b.lo[layer][g];
-      l.trials = trials_;
-      l.samples_per_trial = images_;
-      l.run_samples_per_trial = b.run_images;
-      l.in = in;
-      l.out = out;
-      l.bias = bias;
-      l.relu = relu;
-      l.weights = b.weights[layer][g];
-      l.errors = b.errors[layer][g];
-      l.seed = b.seed;
-      l.trial0 = b.trial0;
-      l.layer_id = b.ids[layer][g];
-      l.vector_base = b.first_image * geo.positions;
+      const CrossbarLaunch l = launch_of(b, g);
+      crossbar_kernel(l);  // refusals first, before anything runs
+      crossbar_reference(l, stream);
+    }
+  });
+  step_stage.push_back(montecarlo::node_stage_name(model, k) + " reference");
+  step_kind.push_back(montecarlo::StageKind::crossbar);
+  steps.push_back([this, launch_of, geo](const CrossbarBinding& b) {
+    for (int g = 0; g < geo.groups; ++g) {
+      CrossbarLaunch l = launch_of(b, g);
       const std::int64_t items = crossbar_items(l);
       if (items > scratch_items) {  // grows on the first run only
         scratch = DeviceBuffer<double>(static_cast<std::size_t>(2 * items));
         scratch_items = items;
       }
       l.scratch = scratch.data();
-      crossbar_layer(l, stream);
+      crossbar_products(l, stream);
     }
   });
 }

@@ -111,6 +111,11 @@ static void expect_lenet_matches_cpu(const char* kernel_name, const std::vector<
     EXPECT_EQ(stage[op].kind, montecarlo::StageKind::crossbar) << op;
     EXPECT_EQ(stage[op].calls, 2 * batches) << op;
     EXPECT_GT(stage[op].seconds, 0.0) << op;
+    const std::string ref = std::string(op) + " reference";  // its float reference, timed apart
+    ASSERT_TRUE(stage.count(ref)) << ref;
+    EXPECT_EQ(stage[ref].kind, montecarlo::StageKind::crossbar) << ref;
+    EXPECT_EQ(stage[ref].calls, 2 * batches) << ref;
+    EXPECT_GT(stage[ref].seconds, 0.0) << ref;
   }
   for (const char* t : {"input copy", "top-k hits", "results to host"}) {
     ASSERT_TRUE(stage.count(t)) << t;
