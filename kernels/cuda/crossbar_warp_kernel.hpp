@@ -343,8 +343,12 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                   std::uint32_t word = 0u;
                   if (ks < nks && s.active) {
                     const int k = ks * 16 + warp::b_register(lane, r).row;
-                    word = pack_half2(static_cast<float>(warp::slot_code(s, cv[k], p.dac_bits)),
-                                      static_cast<float>(warp::slot_code(s, cv[k + 1], p.dac_bits)));
+                    const std::uint32_t c0 = warp::slot_code(s, cv[k], p.dac_bits),
+                                        c1 = warp::slot_code(s, cv[k + 1], p.dac_bits);
+                    // Bit-serial codes (0 or 1) as f16 bits by a multiply (0 or 0x3C00 in each
+                    // half), without the conversion unit; wider codes through float.
+                    word = p.dac_bits == 1 ? (c0 | (c1 << 16)) * 0x3C00u
+                                           : pack_half2(static_cast<float>(c0), static_cast<float>(c1));
                   }
                   bf[f][ks][r] = word;
                 }
@@ -429,27 +433,26 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                 }
                 continue;
               }
-              // The ADC on the accumulators (after the read noise of each active slot).
-              float code[warp::kFrags][4];
+              // The column signals: the accumulators, plus the read noise of each active slot.
+              float sig[warp::kFrags][4];
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 XBARMC_UNROLL
                 for (int i = 0; i < 4; ++i) {
                   const warp::RowCol e = warp::c_element(lane, i);
                   const int m = m0 + e.row;
-                  float sig = acc[f][i];
+                  sig[f][i] = acc[f][i];
                   if (kNoise && var[f][i] != 0.0f) {
                     const warp::Slot sl = warp::slot_of(rp, f * 8 + e.col);
                     if (sl.active && vb + sl.vector < nv) {
                       const auto vector_index = static_cast<std::uint32_t>(p.vector_base + v0 + vb + sl.vector);
                       const warp::PhaseStep ps = warp::phase_step(read0 + sl.read, p.steps);
-                      sig += p.read_noise * sqrtf(var[f][i]) *
-                             physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
-                                                   static_cast<std::uint32_t>(tile), vector_index, ps.phase, ps.step,
-                                                   p.steps, p.hw_cols, col0 + m);
+                      sig[f][i] += p.read_noise * sqrtf(var[f][i]) *
+                                   physics::read_noise_z(p.seed, p.trial0 + static_cast<std::uint32_t>(t), p.layer_id,
+                                                         static_cast<std::uint32_t>(tile), vector_index, ps.phase,
+                                                         ps.step, p.steps, p.hw_cols, col0 + m);
                     }
                   }
-                  code[f][i] = physics::adc_output(sig, inv_s[m], p.adc_bits);
                 }
               }
               if (p.exact_shift_add) {
@@ -457,11 +460,16 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                 // weighted codes added in registers, over the lane's two slots, then
                 // across the quad's lanes and the fragments its reads span; the lane
                 // holding the vector's first slot writes the column.
+                // The ADC's integer codes without float-to-integer conversions
+                // (physics::adc_code_int, equal to adc_code).
                 int r[warp::kFrags][2][2];  // [fragment][row half][slot of the pair]
                 XBARMC_UNROLL
                 for (int f = 0; f < warp::kFrags; ++f) {
                   XBARMC_UNROLL
-                  for (int i = 0; i < 4; ++i) r[f][i >> 1][i & 1] = static_cast<int>(code[f][i]) * wt[f][i & 1];
+                  for (int i = 0; i < 4; ++i) {
+                    const float inv = inv_s[m0 + warp::c_element(lane, i).row];
+                    r[f][i >> 1][i & 1] = physics::adc_code_int(sig[f][i], inv, p.adc_bits) * wt[f][i & 1];
+                  }
                 }
                 const int rpp = rp.reads_p;
                 XBARMC_UNROLL
@@ -497,7 +505,10 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 XBARMC_UNROLL
-                for (int i = 0; i < 4; ++i) Sw[warp::staged_index(f, i, lane)] = code[f][i];
+                for (int i = 0; i < 4; ++i) {
+                  const float inv = inv_s[m0 + warp::c_element(lane, i).row];
+                  Sw[warp::staged_index(f, i, lane)] = physics::adc_output(sig[f][i], inv, p.adc_bits);
+                }
               }
               simt::sync_warp();
               for (int u = lane; u < vp * 16; u += 32) {

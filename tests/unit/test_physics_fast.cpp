@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -289,4 +290,41 @@ TEST(PhysicsFast, RefusesInconsistentCalls) {
   ChipMatrix empty;
   EXPECT_THROW(crossbar_matmul_raw(p.m, empty, p.xq, p.X.data(), p.n, y.data(), ws), Error);
   EXPECT_THROW(instantiate(p.m, 1, 0, 4096, empty), InvalidConfig);
+}
+
+// The warp kernel's integer ADC code (no float-to-integer conversions) equals the float
+// code every backend computes, for every ADC width it takes, on random signals, exact ties
+// (k + 0.5 codes), the clamping edges, zeros, infinities and huge values.
+TEST(PhysicsFast, AdcCodeIntEqualsAdcCode) {
+  std::mt19937 gen(11);
+  std::int64_t checked = 0;
+  for (int bits = 1; bits <= 16; ++bits) {
+    const float top = static_cast<float>((1u << bits) - 1u);
+    for (const float full_scale : {1.0f, 3.0f, 255.0f, 765.0f, 1000.5f, 3.0f * 1024.0f, 7.0f * 65535.0f}) {
+      const float step = physics::adc_step(full_scale, bits);
+      const float inv = physics::adc_inverse_step(step);
+      std::uniform_real_distribution<float> u(-2.0f * full_scale, 3.0f * full_scale);
+      std::vector<float> s = {0.0f,
+                              -0.0f,
+                              full_scale,
+                              -full_scale,
+                              1e30f,
+                              -1e30f,
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::denorm_min(),
+                              -std::numeric_limits<float>::denorm_min()};
+      for (int k = -2; k <= 70000 && k <= static_cast<int>(top) + 2; k += 1 + k / 64) {
+        for (const float f : {-0.5f, -0.25f, 0.0f, 0.25f, 0.5f}) s.push_back((static_cast<float>(k) + f) * step);
+      }
+      for (int i = 0; i < 2000; ++i) s.push_back(u(gen));
+      for (const float v : s) {
+        ASSERT_EQ(physics::adc_code_int(v, inv, bits), static_cast<int>(physics::adc_code(v, inv, bits)))
+            << "s = " << v << ", inv_step = " << inv << ", adc_bits = " << bits;
+        const float x = v * inv;  // an exact tie of the product rounds to even in both
+        if (std::fabs(x) < 4e6f && x - std::floor(x) == 0.5f) ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000) << "exact ties .5 must be among the checked signals";
 }

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "xbarmc/hd.hpp"
 #include "xbarmc/physics/dac.hpp"
@@ -45,6 +46,24 @@ XBARMC_HD float adc_code(float s, float inv_step, int adc_bits) {
   float c = rintf(s * inv_step);
   c = c < 0.0f ? 0.0f : c;
   return c > top ? top : c;
+}
+
+/// adc_code as an int, without float-to-integer conversions (a GPU converts at a fraction
+/// of its float rate): rint commutes with clamping to the integers 0 and
+/// top, and a float in [0, 2^22] plus 1.5 x 2^23 lands in [2^23, 2^24), where the float's
+/// spacing is 1, so the addition rounds it to the nearest integer, ties to even, as rintf,
+/// and the integer is the sum's low mantissa bits. Equal to static_cast<int>(adc_code(s,
+/// inv_step, adc_bits)) for every s that is not NaN and 1 <= adc_bits <= 22
+/// (tests/unit/test_physics_fast.cpp checks it).
+XBARMC_HD int adc_code_int(float s, float inv_step, int adc_bits) {
+  const float top = static_cast<float>((1u << adc_bits) - 1u);
+  float x = s * inv_step;
+  x = x > 0.0f ? x : 0.0f;
+  x = x < top ? x : top;
+  const float shifted = x + 12582912.0f;  // 1.5 x 2^23
+  std::int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof(bits));
+  return bits - 0x4B400000;  // the bits of 1.5 x 2^23
 }
 
 /// The ADC output in units of its step: the code, or s itself for an ideal ADC
