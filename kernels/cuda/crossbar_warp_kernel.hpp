@@ -39,11 +39,11 @@ constexpr int kOneBlockBudget = 220 * 1024;
 
 // Shared-memory carve-up (byte offsets): block-wide buffers, then one region per warp.
 struct WarpSmem {
-  int bh, bl, rowk, inv, step, y, q, red;  // block-wide
-  int warp0, warp_bytes;                   // per-warp regions
-  int s, stage, col, part;                 // offsets inside a warp's region
-  int rows_k;                              // rows of a row chunk (rows_p unless the tile is read in chunks)
-  int ldk;                                 // f16 per transposed level row (rows_k + kPadK)
+  int bh, bl, rowk, inv, step, stepd, y, q, red;  // block-wide
+  int warp0, warp_bytes;                          // per-warp regions
+  int s, stage, col, part;                        // offsets inside a warp's region
+  int rows_k;                                     // rows of a row chunk (rows_p unless the tile is read in chunks)
+  int ldk;                                        // f16 per transposed level row (rows_k + kPadK)
   int total;
 };
 
@@ -92,6 +92,7 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.rowk = take(sizeof(int4) * rows_k);
   s.inv = take(sizeof(float) * cols_p);
   s.step = take(sizeof(float) * cols_p);
+  s.stepd = take(sizeof(double) * cols_p);
   s.y = take(sizeof(double) * V * max_logical);
   s.q = take(sizeof(long long) * V);
   s.red = take(sizeof(double) * 2 * kWarps);
@@ -211,14 +212,15 @@ XBARMC_SIMT void gain_fragment(std::uint32_t h, std::uint32_t l, float gmin_dg, 
 template <bool kNoise, int kKSteps>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                     unsigned char* smem) {
-  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);      // [cols_p][ldk] effective levels, hi part, transposed
-  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);      // lo part
-  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);   // [rows_k] each row's input (RowInput)
-  float* inv_s = reinterpret_cast<float*>(smem + w.inv);    // [cols_p] ADC 1 / step
-  float* step_s = reinterpret_cast<float*>(smem + w.step);  // [cols_p] ADC step
-  double* Y = reinterpret_cast<double*>(smem + w.y);        // [V][max_logical] outputs (integer domain)
-  long long* Q = reinterpret_cast<long long*>(smem + w.q);  // [V] sum of input codes (offset mode)
-  double* red = reinterpret_cast<double*>(smem + w.red);    // [2][warps] block reduction
+  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);         // [cols_p][ldk] effective levels, hi part, transposed
+  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);         // lo part
+  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);      // [rows_k] each row's input (RowInput)
+  float* inv_s = reinterpret_cast<float*>(smem + w.inv);       // [cols_p] ADC 1 / step
+  float* step_s = reinterpret_cast<float*>(smem + w.step);     // [cols_p] ADC step
+  double* step_d = reinterpret_cast<double*>(smem + w.stepd);  // [cols_p] the same in double
+  double* Y = reinterpret_cast<double*>(smem + w.y);           // [V][max_logical] outputs (integer domain)
+  long long* Q = reinterpret_cast<long long*>(smem + w.q);     // [V] sum of input codes (offset mode)
+  double* red = reinterpret_cast<double*>(smem + w.red);       // [2][warps] block reduction
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
@@ -285,6 +287,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           for (int c = tid; c < p.cols_p; c += kThreads) {
             inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
             step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+            step_d[c] = step_s[c];
           }
         }
         simt::sync_block();
@@ -494,7 +497,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                     XBARMC_UNROLL
                     for (int h = 0; h < 2; ++h) {
                       const int m = m0 + (lane >> 2) + 8 * h;
-                      const double term = static_cast<double>(r[f][h][j]) * static_cast<double>(step_s[m]);
+                      const double term = warp::int_to_double(r[f][h][j]) * step_d[m];  // exact
                       double& column = COLw[vi * p.cols_p + m];
                       column = grp == 0 ? term : column + term;
                     }

@@ -14,6 +14,9 @@
 /// reads thus sit in one accumulator fragment column range, and its column signals are
 /// digitized and shift-added in the CPU backend's order (physics::shift_add_column).
 
+#include <cstdint>
+#include <cstring>
+
 #include "xbarmc/hd.hpp"
 #include "xbarmc/physics/adc.hpp"
 #include "xbarmc/physics/dac.hpp"
@@ -125,6 +128,16 @@ XBARMC_HD SlotDac slot_dac(const ReadPlan& p, int n, int read0, int steps) {
 XBARMC_HD std::uint32_t slot_code(const SlotDac& d, int q, int dac_bits) {
   if (!d.active) return 0u;
   return physics::dac_code(physics::phase_magnitude(q, d.ps.phase), d.ps.step, dac_bits);
+}
+
+/// static_cast<double>(v) without a conversion instruction (a GPU converts to and from
+/// 64-bit types at a fraction of its double rate): the double with the high word of 2^52
+/// and the low word v + 2^31 is 2^52 + 2^31 + v, exact, less 2^52 + 2^31.
+XBARMC_HD double int_to_double(std::int32_t v) {
+  const std::uint64_t bits = (std::uint64_t{0x43300000} << 32) | (static_cast<std::uint32_t>(v) ^ 0x80000000u);
+  double d;
+  std::memcpy(&d, &bits, sizeof(d));
+  return d - 4503601774854144.0;  // 2^52 + 2^31
 }
 
 /// True when a column's shift-add is exact in any order: integer ADC codes (adc_bits > 0)

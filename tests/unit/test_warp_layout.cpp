@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "../../kernels/cuda/warp_layout.hpp"
@@ -282,4 +283,27 @@ TEST(WarpLayout, DecodedSlotsGiveTheDacCodesOfTheirReads) {
             }
           }
       }
+}
+
+// The warp kernel's int-to-double without a conversion instruction equals the conversion.
+TEST(WarpLayout, IntToDoubleEqualsTheConversion) {
+  std::vector<std::int32_t> v = {0,
+                                 1,
+                                 -1,
+                                 2,
+                                 -2,
+                                 255,
+                                 -255,
+                                 (1 << 24) - 1,
+                                 -(1 << 24),
+                                 1 << 30,
+                                 std::numeric_limits<std::int32_t>::max(),
+                                 std::numeric_limits<std::int32_t>::min(),
+                                 std::numeric_limits<std::int32_t>::min() + 1};
+  std::uint32_t x = 12345u;
+  for (int i = 0; i < 100000; ++i) {
+    x = x * 1664525u + 1013904223u;
+    v.push_back(static_cast<std::int32_t>(x));
+  }
+  for (const std::int32_t i : v) ASSERT_EQ(warp::int_to_double(i), static_cast<double>(i)) << i;
 }
