@@ -2,8 +2,9 @@
 # Nsight Compute on a lent GPU machine, after scripts/device-check.sh (the same bundle
 # from scripts/device-bundle.sh, carried in .device-bundle): the device check's LeNet-5
 # study (64 chips x 1,000 images) once per crossbar kernel, with the hardware counters of
-# its first ten launches (the chip instances of conv1, conv2, fc1, fc2 and fc3: IDs 0-4;
-# then their crossbar layers: IDs 5-9), and a short table per launch
+# its first fifteen launches (the chip instances of conv1, conv2, fc1, fc2 and fc3: IDs
+# 0-4; then per layer its float reference and its crossbar reads: IDs 5-14), and a short
+# table per launch
 # (scripts/ncu_table.py): duration, throughputs, occupancy, issue activity, the tensor
 # pipe's use and the largest warp stall reasons, i.e. what bounds each layer. Clocks are
 # left as found (--clock-control none). Then, inside the warp kernel's conv1 and conv2
@@ -26,8 +27,8 @@ done
 for k in "${kernels[@]}"; do
   echo "== $k kernel"
   rm -rf "/tmp/xbarmc-ncu-run-$k"
-  XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel' \
-    --launch-count 10 --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
+  XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel|reference_kernel' \
+    --launch-count 15 --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
     --section MemoryWorkloadAnalysis --section WarpStateStats --section InstructionStats -o "$LOG/ncu_$k" -f \
     "${LENET_STUDY[@]}" --out "/tmp/xbarmc-ncu-run-$k" >"$LOG/ncu_$k.log" 2>&1
   rc=$?
