@@ -79,7 +79,7 @@ cuda::LayerGeometry square_conv(int C, int size, int kernel, int stride, int pad
   return g;
 }
 
-enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1 };
+enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1, first_conv_wide };
 
 struct Case {
   const char* name;
@@ -185,6 +185,9 @@ std::vector<Case> cases() {
   // input, 5 x 5 kernel, padding 2, 6 outputs (48 of 128 columns), signed 8-bit inputs (14
   // reads: one vector per pass, its reads across both fragments).
   c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1});
+  // A first convolution (3 x 3 x 3 = 27 rows: the short variant) with 20 outputs on
+  // 256-column tiles: 160 columns read in two windows.
+  c.push_back({"first_conv_cols256", wide, true, Shape::first_conv_wide});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
   return c;
@@ -204,6 +207,8 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   // conv_groups: group 1 of 2 (4 input channels, 2 x 2 kernel, dilation 2, 2 + 2 outputs).
   // transposed: constant-first MatMul, each sample K x positions; bias, ReLU.
   // lenet_conv1: 1 x 28 x 28 input, 5 x 5 kernel, padding 2 (K = 25, 784 positions), 1 sample.
+  // first_conv_wide: 3 x 8 x 8 input, 3 x 3 kernel, padding 1 (K = 27, 64 positions), 20
+  //   outputs, 4 samples.
   cuda::LayerGeometry geo;
   std::int64_t samples = 24;
   switch (cs.shape) {
@@ -218,6 +223,10 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     case Shape::lenet_conv1:
       geo = square_conv(1, 28, 5, 1, 2, 6);
       samples = 1;
+      break;
+    case Shape::first_conv_wide:
+      geo = square_conv(3, 8, 3, 1, 1, 20);
+      samples = 4;
       break;
     case Shape::conv_groups:
       geo.conv = true;
