@@ -330,6 +330,10 @@ inline std::int64_t run_vectors_per_trial(const CrossbarLaunch& l) {
 template <class Matrix>
 LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physics::InputPlan& plan) {
   const HardwareConfig& hw = m.hw;
+  // The warp kernel stages two rows' magnitudes per 32-bit word.
+  if (plan.magnitude_bits > 16)
+    throw Unsupported(
+        fmt::format("{}-bit input magnitudes: the CUDA backend takes at most 16 (input_bits)", plan.magnitude_bits));
   // DAC codes enter the tensor-core product as fp16, exact up to 2^11.
   if (std::min(plan.dac_bits, plan.magnitude_bits) > 11) {
     throw Unsupported(

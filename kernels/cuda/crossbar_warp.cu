@@ -37,9 +37,9 @@ void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
 
 // XBARMC_CUDA_SHORT=4|3|narrow: what reads tiles of up to 32 rows without read noise: the
 // short variant compiled for four blocks per SM (the default: 64 registers, some spilled),
-// for three (80 registers), or the narrow variant (two blocks per SM; what the device
-// check of 2026-11-27 measured). The same chunks and shared-memory layout either way, so
-// the same results; for benchmarks.
+// for three (80 registers), or the narrow variant (two blocks per SM; the variant that
+// read conv1 in the device check of 2026-11-27). The same chunks and shared-memory layout
+// either way, so the same results; for benchmarks.
 int short_variant_blocks() {
   const char* e = std::getenv("XBARMC_CUDA_SHORT");
   const std::string v = e ? e : "";

@@ -97,8 +97,9 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   s.q = take(sizeof(long long) * V);
   s.red = take(sizeof(double) * 2 * kWarps);
   int w = 0;
-  // The input codes; the staged ADC outputs share their room unless a vector's reads run
-  // in several groups (each group needs the codes again).
+  // The input codes (per vector and phase, two rows' magnitudes per word: at most
+  // rows_k words per vector); the staged ADC outputs share their room unless a vector's
+  // reads run in several groups (each group needs the codes again).
   const int staged = static_cast<int>(sizeof(float)) * warp::kFrags * 4 * 32;
   s.s = w;
   if (rp.groups > 1) {
@@ -224,10 +225,11 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
-  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);  // [vectors][rows_k] input codes
-  float* Sw = reinterpret_cast<float*>(region + w.stage);            // staged ADC outputs (aliasing Cw: 1 group)
-  double* COLw = reinterpret_cast<double*>(region + w.col);          // [vectors][cols_p] digitized columns
-  float* Pw = reinterpret_cast<float*>(region + w.part);             // row chunks: [2][cols_p / 16][kFrags][4][32]
+  // [vectors][phases][rows_k / 2] phase magnitudes of the input codes, two rows per word
+  std::int32_t* Cw = reinterpret_cast<std::int32_t*>(region + w.s);
+  float* Sw = reinterpret_cast<float*>(region + w.stage);    // staged ADC outputs (aliasing Cw: 1 group)
+  double* COLw = reinterpret_cast<double*>(region + w.col);  // [vectors][cols_p] digitized columns
+  float* Pw = reinterpret_cast<float*>(region + w.part);     // row chunks: [2][cols_p / 16][kFrags][4][32]
 
   const int ldk = w.ldk, rk = w.rows_k, nmf = p.cols_p / 16, ml = p.max_logical;
   const int n_chunks = (p.rows_p + rk - 1) / rk;
@@ -295,9 +297,12 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
         const int groups = (nv + vp - 1) / vp;  // read in chunks: at most one per warp (warp_chunking)
         for (int gi = warp_id; gi < groups; gi += kWarps) {
           const int vb = gi * vp;
-          // 1. Inputs of the pass's vectors (every gather in flight at once), their codes.
-          constexpr int kRowsPerLane = kKSteps / 2;  // 16 kKSteps rows over 32 lanes
-          float xs[warp::kMaxVectorsPerPass][kRowsPerLane];
+          // 1. Inputs of the pass's vectors (every gather in flight at once), their codes:
+          // each lane takes row pairs (2 j, 2 j + 1), and stores per pair and phase the two
+          // rows' magnitudes in one word, 16 bits each (input_bits <= 16), so that a B
+          // register's two DAC codes come from one load (step 2).
+          constexpr int kPairsPerLane = (kKSteps + 3) / 4;  // 8 kKSteps row pairs over 32 lanes
+          float xs[warp::kMaxVectorsPerPass][kPairsPerLane][2];
           XBARMC_UNROLL
           for (int vi = 0; vi < warp::kMaxVectorsPerPass; ++vi) {
             if (vi >= vp) break;  // (a plan's vectors per pass: no site for slots it leaves empty)
@@ -305,9 +310,10 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             const bool live = v < nv;
             const VectorSite site = vector_site(p, t, live ? v0 + v : v0);
             XBARMC_UNROLL
-            for (int u = 0; u < kRowsPerLane; ++u) {
-              const int r = lane + 32 * u;
-              xs[vi][u] = live && r < cr ? gather_row(p, site, rowinfo[r]) : 0.0f;
+            for (int u = 0; u < kPairsPerLane; ++u) {
+              const int r = 2 * (lane + 32 * u);  // (cr is a multiple of 16: r + 1 < cr too)
+              XBARMC_UNROLL
+              for (int h = 0; h < 2; ++h) xs[vi][u][h] = live && r < cr ? gather_row(p, site, rowinfo[r + h]) : 0.0f;
             }
           }
           XBARMC_UNROLL
@@ -315,13 +321,18 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             if (vi >= vp) break;
             int qsum = 0;
             XBARMC_UNROLL
-            for (int u = 0; u < kRowsPerLane; ++u) {
-              const int r = lane + 32 * u;
-              if (r < cr) {
-                const int q = rowinfo[r].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u]) : 0;
-                Cw[vi * rk + r] = q;
-                qsum += q;
+            for (int u = 0; u < kPairsPerLane; ++u) {
+              const int r = 2 * (lane + 32 * u);
+              if (r >= cr) continue;
+              int q[2];
+              XBARMC_UNROLL
+              for (int h = 0; h < 2; ++h) {
+                q[h] = rowinfo[r + h].x >= 0 && vb + vi < nv ? p.xq.quantize(xs[vi][u][h]) : 0;
+                qsum += q[h];
               }
+              for (int ph = 0; ph < p.phases; ++ph)
+                Cw[(vi * p.phases + ph) * (rk / 2) + r / 2] =
+                    static_cast<std::int32_t>(warp::pack_magnitudes(q[0], q[1], ph));
             }
             if (p.weight_offset != 0) {
               for (int o = 16; o > 0; o /= 2) qsum += simt::shfl_xor(qsum, o);
@@ -338,20 +349,22 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
               const warp::SlotDac s = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
-              const std::int32_t* cv = Cw + (s.active ? s.vector : 0) * rk;
+              const std::uint32_t* mv =  // the magnitudes of the slot's vector and phase
+                  reinterpret_cast<const std::uint32_t*>(Cw) +
+                  (s.active ? s.vector * p.phases + s.ps.phase : 0) * (rk / 2);
               XBARMC_UNROLL
               for (int ks = 0; ks < kKSteps; ++ks) {
                 XBARMC_UNROLL
                 for (int r = 0; r < 2; ++r) {
                   std::uint32_t word = 0u;
                   if (ks < nks && s.active) {
-                    const int k = ks * 16 + warp::b_register(lane, r).row;
-                    const std::uint32_t c0 = warp::slot_code(s, cv[k], p.dac_bits),
-                                        c1 = warp::slot_code(s, cv[k + 1], p.dac_bits);
-                    // Bit-serial codes (0 or 1) as f16 bits by a multiply (0 or 0x3C00 in each
-                    // half), without the conversion unit; wider codes through float.
-                    word = p.dac_bits == 1 ? (c0 | (c1 << 16)) * 0x3C00u
-                                           : pack_half2(static_cast<float>(c0), static_cast<float>(c1));
+                    // The DAC codes of rows k and k + 1 (k even). Bit-serial: 0 or 1 in each
+                    // half, as f16 0 or 0x3C00 by one multiply, without the conversion unit;
+                    // wider codes through float.
+                    const std::uint32_t c =
+                        warp::code_pair(mv[(ks * 16 + warp::b_register(lane, r).row) / 2], s.ps.step, p.dac_bits);
+                    word = p.dac_bits == 1 ? c * 0x3C00u
+                                           : pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
                   }
                   bf[f][ks][r] = word;
                 }

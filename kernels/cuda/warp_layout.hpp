@@ -140,6 +140,23 @@ XBARMC_HD double int_to_double(std::int32_t v) {
   return d - 4503601774854144.0;  // 2^52 + 2^31
 }
 
+/// Two rows' phase magnitudes in one word, as the warp kernel stages its input codes: row
+/// k's in bits 0-15, row k + 1's in bits 16-31 (magnitudes have at most 16 bits:
+/// input_bits <= 16).
+XBARMC_HD std::uint32_t pack_magnitudes(int q0, int q1, int phase) {
+  return physics::phase_magnitude(q0, phase) | (physics::phase_magnitude(q1, phase) << 16);
+}
+
+/// The DAC codes of step `step` for the two rows of a packed word: row k's in the low 16
+/// bits, row k + 1's in the high 16 (physics::dac_code of each magnitude). Bit-serial
+/// (dac_bits 1): one shift and one mask.
+XBARMC_HD std::uint32_t code_pair(std::uint32_t mags, int step, int dac_bits) {
+  const int shift = step * dac_bits;
+  if (dac_bits == 1) return (mags >> shift) & 0x00010001u;
+  const std::uint32_t mask = (1u << dac_bits) - 1u;
+  return (((mags & 0xFFFFu) >> shift) & mask) | (((mags >> (16 + shift)) & mask) << 16);
+}
+
 /// True when a column's shift-add is exact in any order: integer ADC codes (adc_bits > 0)
 /// whose weighted sums over a vector's reads, +-code 2^(step dac_bits) over both phases,
 /// stay below 2^24 in magnitude. Then every partial sum is an integer exact in float and

@@ -108,7 +108,7 @@ void model_rates(const std::string& src, const std::string& data) {
                     gpu_rate(study, gpu_trials, warm, "warp"), rw);
       }
       // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, or the
-      // narrow variant at 2 (as measured on 2026-11-27).
+      // narrow variant at 2 (which read conv1 on 2026-11-27).
       double r_short[2];
       for (int i = 0; i < 2; ++i) {
         const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", i == 0 ? "3" : "narrow");

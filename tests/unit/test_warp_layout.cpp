@@ -307,3 +307,29 @@ TEST(WarpLayout, IntToDoubleEqualsTheConversion) {
   }
   for (const std::int32_t i : v) ASSERT_EQ(warp::int_to_double(i), static_cast<double>(i)) << i;
 }
+
+// The warp kernel stages two rows' phase magnitudes per word and takes a slot's two DAC
+// codes from it: the codes of physics::dac_code for every DAC width, step and phase, on
+// magnitudes up to 16 bits.
+TEST(WarpLayout, PackedMagnitudesGiveBothRowsDacCodes) {
+  std::int64_t checked = 0;
+  for (int dac_bits = 1; dac_bits <= 11; ++dac_bits)
+    for (int bits : {1, 7, 8, 12, 15, 16}) {  // magnitude bits
+      const int steps = (bits + dac_bits - 1) / dac_bits;
+      const int top = (1 << bits) - 1;
+      for (std::uint32_t i = 0; i < 400; ++i) {
+        const int q0 = static_cast<int>(word(7, 2 * i) % (2u * top + 1)) - top;
+        const int q1 = i % 5 == 0 ? (i % 2 ? top : -top) : static_cast<int>(word(7, 2 * i + 1) % (2u * top + 1)) - top;
+        for (int phase = 0; phase < 2; ++phase)
+          for (int step = 0; step < steps; ++step) {
+            const std::uint32_t c = warp::code_pair(warp::pack_magnitudes(q0, q1, phase), step, dac_bits);
+            ASSERT_EQ(c & 0xFFFFu, physics::dac_code(physics::phase_magnitude(q0, phase), step, dac_bits))
+                << "dac_bits " << dac_bits << " step " << step << " q0 " << q0;
+            ASSERT_EQ(c >> 16, physics::dac_code(physics::phase_magnitude(q1, phase), step, dac_bits))
+                << "dac_bits " << dac_bits << " step " << step << " q1 " << q1;
+            ++checked;
+          }
+      }
+    }
+  EXPECT_GT(checked, 100000);
+}
