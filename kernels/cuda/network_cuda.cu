@@ -237,7 +237,7 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
   }
   const int trials_ = trials;
   const std::int64_t images_ = images;
-  const auto launch_of = [this, layer, geo, in, out, bias, relu, trials_, images_](const CrossbarBinding& b, int g) {
+  const auto launch_of = [layer, geo, in, out, bias, relu, trials_, images_](const CrossbarBinding& b, int g) {
     CrossbarLaunch l;
     l.m = b.matrices[layer][g];
     l.geo = geo;
