@@ -193,33 +193,28 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   const auto y_gpu = d_y.to_host();
   const auto stuck_gpu = stuck.to_host();
   const auto err_gpu = d_err.to_host();
-  if (variant.kernel == cuda::CrossbarKernel::warp) {
-    // Where a column's sums are exact (warp::exact_shift_add) the warp kernel adds its reads
-    // in registers; the staged shift-add through shared memory gives the same bits.
-    const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
+  // The layer again with environment variable `var` set to `value`: the same output and
+  // error-sum bits.
+  const auto expect_same_bits_with = [&](const char* var, const char* value) {
+    const xbarmc::testing::ScopedEnv env(var, value);
     XBARMC_CUDA_CHECK(cudaMemset(d_err.data(), 0, d_err.bytes()));
     cuda::crossbar_layer(l, nullptr);
     XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
-    const auto y_staged = d_y.to_host();
+    const auto y_again = d_y.to_host();
     std::int64_t differ = 0;
-    for (std::size_t i = 0; i < y_gpu.size(); ++i) differ += std::memcmp(&y_gpu[i], &y_staged[i], sizeof(float)) != 0;
-    EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
-    EXPECT_EQ(d_err.to_host(), err_gpu);
+    for (std::size_t i = 0; i < y_gpu.size(); ++i) differ += std::memcmp(&y_gpu[i], &y_again[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << "outputs with " << var << "=" << value << " that differ from the default";
+    EXPECT_EQ(d_err.to_host(), err_gpu) << var << "=" << value;
+  };
+  if (variant.kernel == cuda::CrossbarKernel::warp) {
+    // Where a column's sums are exact (warp::exact_shift_add) the warp kernel adds its reads
+    // in registers; the staged shift-add through shared memory gives the same bits.
+    expect_same_bits_with("XBARMC_CUDA_SHIFT_ADD", "staged");
   }
   if (variant.kernel == cuda::CrossbarKernel::warp && cs.K <= 32) {
     // The short variant (tiles of up to 32 rows) compiled for 3 blocks per SM, and the
     // narrow variant on the same chunks: the same bits as the default (4 blocks per SM).
-    for (const char* v : {"3", "narrow"}) {
-      const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", v);
-      XBARMC_CUDA_CHECK(cudaMemset(d_err.data(), 0, d_err.bytes()));
-      cuda::crossbar_layer(l, nullptr);
-      XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
-      const auto y_v = d_y.to_host();
-      std::int64_t differ = 0;
-      for (std::size_t i = 0; i < y_gpu.size(); ++i) differ += std::memcmp(&y_gpu[i], &y_v[i], sizeof(float)) != 0;
-      EXPECT_EQ(differ, 0) << "outputs with XBARMC_CUDA_SHORT=" << v << " that differ from the default";
-      EXPECT_EQ(d_err.to_host(), err_gpu) << "XBARMC_CUDA_SHORT=" << v;
-    }
+    for (const char* v : {"3", "narrow"}) expect_same_bits_with("XBARMC_CUDA_SHORT", v);
   }
 
   // CPU: the same trials.

@@ -27,6 +27,13 @@ namespace detail = xbarmc::cuda::detail;
 
 namespace {
 
+// Outputs whose bits differ between two runs.
+std::int64_t bits_differing(const std::vector<float>& a, const std::vector<float>& b) {
+  std::int64_t differ = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
+  return differ;
+}
+
 std::vector<float> random_values(std::size_t n, std::uint32_t stream, float lo, float hi) {
   std::vector<float> v(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -346,34 +353,27 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   // up to 8 bits (inputs of up to 12 bits); not the ideal ADC, nor a 14-bit ADC with
   // 12-bit inputs (sums up to 2^26).
   EXPECT_EQ(w.p.exact_shift_add, cs.hw.adc_bits > 0 && cs.hw.adc_bits <= 8);
+  // The launch `other` run again into fresh buffers: the same output and error-sum bits.
+  const auto expect_same_bits = [&](detail::WarpLaunch other, bool narrow_for_short, const char* what) {
+    std::vector<float> y_other(y.size(), -1.0f);
+    std::vector<double> err_other(item_err.size(), 0.0);
+    other.p.out = y_other.data();
+    other.p.item_err = err_other.data();
+    run_kernel(other, narrow_for_short);
+    EXPECT_EQ(bits_differing(y, y_other), 0) << "outputs that differ: " << what;
+    EXPECT_EQ(item_err, err_other) << what;
+  };
   if (w.p.exact_shift_add) {
     // The shift-add in registers equals the staged one (the CPU's shift_add_column over
     // shared memory) bit for bit: outputs and error sums.
     detail::WarpLaunch staged = w;
     staged.p.exact_shift_add = false;
-    std::vector<float> y_staged(y.size(), -1.0f);
-    std::vector<double> err_staged(item_err.size(), 0.0);
-    staged.p.out = y_staged.data();
-    staged.p.item_err = err_staged.data();
-    run_kernel(staged);
-    std::int64_t differ = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_staged[i], sizeof(float)) != 0;
-    EXPECT_EQ(differ, 0) << "outputs of the register shift-add that differ from the staged one";
-    EXPECT_EQ(item_err, err_staged);
+    expect_same_bits(staged, false, "the register shift-add against the staged one");
   }
   if (detail::warp_k_steps(w.p.rows_p, w.p.read_noise > 0.0f) == cuda::warp::kShortKSteps) {
     // Tiles of up to 32 rows: the short variant (2 k-steps) gives the bits of the narrow
     // one (8 k-steps, XBARMC_CUDA_SHORT=narrow) on the same chunks.
-    std::vector<float> y_narrow(y.size(), -1.0f);
-    std::vector<double> err_narrow(item_err.size(), 0.0);
-    detail::WarpLaunch narrow = w;
-    narrow.p.out = y_narrow.data();
-    narrow.p.item_err = err_narrow.data();
-    run_kernel(narrow, true);
-    std::int64_t differ = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y_narrow[i], sizeof(float)) != 0;
-    EXPECT_EQ(differ, 0) << "outputs of the short variant that differ from the narrow one";
-    EXPECT_EQ(item_err, err_narrow);
+    expect_same_bits(w, true, "the short variant against the narrow one");
     std::printf("%s: the short variant's outputs and error sums equal the narrow variant's\n", cs.name);
   }
   for (int t = 0; t < trials; ++t)
@@ -417,9 +417,8 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
         std::copy_n(yp.begin() + t * ns * out_size, ns * out_size, y2.begin() + (t * samples + s0) * out_size);
       }
     }
-    std::int64_t differ = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) differ += std::memcmp(&y[i], &y2[i], sizeof(float)) != 0;
-    EXPECT_EQ(differ, 0) << "outputs in two image passes (at sample " << split << ") that differ from one pass";
+    EXPECT_EQ(bits_differing(y, y2), 0) << "outputs in two image passes (at sample " << split
+                                        << ") that differ from one pass";
     EXPECT_EQ(std::memcmp(errors.data(), errors2.data(), errors.size() * sizeof(double)), 0)
         << "error sums in two passes: " << errors2[0] << ", one pass: " << errors[0];
     std::printf("%s: two image passes (at sample %lld of %lld) give the same outputs and error sums\n", cs.name,
