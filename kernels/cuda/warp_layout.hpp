@@ -124,12 +124,6 @@ XBARMC_HD SlotDac slot_dac(const ReadPlan& p, int n, int read0, int steps) {
   return d;
 }
 
-/// The DAC code a decoded slot applies to a row whose input code is q.
-XBARMC_HD std::uint32_t slot_code(const SlotDac& d, int q, int dac_bits) {
-  if (!d.active) return 0u;
-  return physics::dac_code(physics::phase_magnitude(q, d.ps.phase), d.ps.step, dac_bits);
-}
-
 /// static_cast<double>(v) without a conversion instruction (a GPU converts to and from
 /// 64-bit types at a fraction of its double rate): the double with the high word of 2^52
 /// and the low word v + 2^31 is 2^52 + 2^31 + v, exact, less 2^52 + 2^31.

@@ -168,10 +168,15 @@ TEST(WarpLayout, EmulatedPassEqualsTheDirectColumnValues) {
         for (int f = 0; f < warp::kFrags; ++f)
           for (int r = 0; r < 2; ++r) {
             const warp::RowCol e = warp::b_register(lane, r);
+            // The two rows' magnitudes packed, their codes taken, as the kernel does.
             const warp::SlotDac s = warp::slot_dac(rp, f * 8 + e.col, 0, plan.steps);
-            for (int h = 0; h < 2; ++h)
-              b_reg[f][ks][lane][r][h] =
-                  static_cast<float>(warp::slot_code(s, q_at(s.vector, ks * 16 + e.row + h), plan.dac_bits));
+            const int k = ks * 16 + e.row;  // even
+            const std::uint32_t c =
+                s.active ? warp::code_pair(warp::pack_magnitudes(q_at(s.vector, k), q_at(s.vector, k + 1), s.ps.phase),
+                                           s.ps.step, plan.dac_bits)
+                         : 0u;
+            b_reg[f][ks][lane][r][0] = static_cast<float>(c & 0xFFFFu);
+            b_reg[f][ks][lane][r][1] = static_cast<float>(c >> 16);
           }
       }
     // The tensor-core product by the PTX layouts, then the kernel's ADC and staging.
@@ -255,7 +260,8 @@ TEST(WarpLayout, FastDivisionEqualsIntegerDivisionBelow2To31) {
 }
 
 // A read's phase and step without a division, and the slot decoded once per pass, equal
-// read / steps, read % steps and the DAC code of physics::dac_code for every plan.
+// read / steps, read % steps and (with two rows' magnitudes packed, as the kernel stages
+// them) the DAC codes of physics::dac_code for every plan.
 TEST(WarpLayout, DecodedSlotsGiveTheDacCodesOfTheirReads) {
   for (int steps = 1; steps <= 16; ++steps)
     for (int read = 0; read < 2 * steps; ++read) {
@@ -279,7 +285,13 @@ TEST(WarpLayout, DecodedSlotsGiveTheDacCodesOfTheirReads) {
               const int r = g * rp.reads + read;
               const std::uint32_t want =
                   d.active ? physics::dac_code(physics::phase_magnitude(q, r / steps), r % steps, dac_bits) : 0u;
-              EXPECT_EQ(warp::slot_code(d, q, dac_bits), want) << "steps " << steps << " slot " << n << " q " << q;
+              const std::uint32_t want_next =  // a second row holding -q
+                  d.active ? physics::dac_code(physics::phase_magnitude(-q, r / steps), r % steps, dac_bits) : 0u;
+              // The decoded slot's codes of two rows, as the kernel takes them.
+              const std::uint32_t c =
+                  d.active ? warp::code_pair(warp::pack_magnitudes(q, -q, d.ps.phase), d.ps.step, dac_bits) : 0u;
+              EXPECT_EQ(c & 0xFFFFu, want) << "steps " << steps << " slot " << n << " q " << q;
+              EXPECT_EQ(c >> 16, want_next) << "steps " << steps << " slot " << n << " q " << -q;
             }
           }
       }
