@@ -163,61 +163,145 @@ XBARMC_SIMT float gather_row(const LayerParams& p, const VectorSite& s, int4 ri)
 }
 
 constexpr int kRefThreads = 256;
+constexpr int kRefTV = 4;     // vectors per thread
+constexpr int kRefTC = 4;     // logical columns per thread
+constexpr int kRefRows = 16;  // rows staged per step (tile_rows are multiples of 16)
 
-/// The float reference's work: blocks of kRefThreads threads, each block one trial, one
-/// column tile (window) and kRefThreads / max_logical consecutive vectors, a thread one
-/// (vector, logical column) pair.
-XBARMC_HD int reference_vectors_per_block(const LayerParams& p) { return kRefThreads / p.max_logical; }
+/// The float reference's blocking: a block computes kRefBV(p) consecutive vectors of one
+/// trial x kRefBC(p) logical columns of one window, a thread kRefTV x kRefTC of them.
+/// The column block is the narrowest of 8, 16, 32 or 64 that holds the window's columns
+/// (LeNet-5's conv1, 6 columns: 8 columns x 512 vectors per block).
+XBARMC_HD int reference_block_cols(const LayerParams& p) {
+  int bc = 8;
+  while (bc < 64 && bc < p.max_logical) bc *= 2;
+  return bc;
+}
+XBARMC_HD int reference_block_vectors(const LayerParams& p) {
+  return kRefThreads / (reference_block_cols(p) / kRefTC) * kRefTV;
+}
 XBARMC_HD std::int64_t reference_blocks(const LayerParams& p, int trials) {
-  const int per = reference_vectors_per_block(p);
-  return (p.vectors_per_trial + per - 1) / per * p.n_col_tiles * trials;
+  const int bv = reference_block_vectors(p), bc = reference_block_cols(p);
+  return (p.vectors_per_trial + bv - 1) / bv * ((p.max_logical + bc - 1) / bc) * p.n_col_tiles * trials;
+}
+/// Shared memory of a reference block: the row table of a row tile (rows_p int4), the
+/// gathered inputs of kRefRows rows x its vectors, their weights (kRefRows x its columns)
+/// and its columns' logical indices.
+XBARMC_HD std::size_t reference_smem_bytes(const LayerParams& p) {
+  return sizeof(int4) * static_cast<std::size_t>(p.rows_p) +
+         sizeof(float) * kRefRows * (reference_block_vectors(p) + reference_block_cols(p)) +
+         sizeof(int) * reference_block_cols(p);
 }
 
 /// The layer's float reference (the exact float product of each vector's inputs with the
 /// float weights, the error sums' "ref") written where the layer's output goes; the
 /// crossbar kernel's finish_item reads it there and overwrites it with the output. Rows are
 /// added in the order the tile reads them (row tile after row tile, rows in tile order),
-/// as the CPU's reference: per row of a vector, ref += x * w where x != 0. One thread per
-/// (trial, vector, logical column): before, each crossbar kernel computed it per vector
-/// on one lane per logical column (6 of 32 lanes for LeNet-5's conv1), serially over the
-/// rows. Blocks b, b + grid, ...; rowinfo: rows_p int4 of shared memory.
-XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t grid, int4* rowinfo) {
+/// as the CPU's reference: per row of a vector, ref += x * w where x != 0. (Adding x * w
+/// for x == 0 as well changes no bit: the weights are finite (mapped_matrix refuses
+/// others) and a sum started at +0 is never -0, so ref + (+-0) == ref.)
+/// A tiled product: per step of kRefRows rows, the block gathers its vectors' inputs once
+/// into shared memory (before: once per logical column) and stages the rows' weights;
+/// each thread then adds kRefRows rows into its kRefTV x kRefTC sums, each sum serially in
+/// row order, so the bits are those of one thread per (vector, column).
+/// Blocks b, b + grid, ...; smem: reference_smem_bytes(p).
+XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t grid, unsigned char* smem) {
   const int tid = simt::thread_x();
-  const int per = reference_vectors_per_block(p);
-  const std::int64_t vblocks = (p.vectors_per_trial + per - 1) / per;
-  const std::int64_t blocks = vblocks * p.n_col_tiles * trials;
+  const int bc = reference_block_cols(p), bv = reference_block_vectors(p);
+  const int tcols = bc / kRefTC;  // threads across the columns
+  const int tvecs = kRefThreads / tcols;
+  const int tv = tid % tvecs, tc = tid / tvecs;
+  int4* rowinfo = reinterpret_cast<int4*>(smem);
+  float* xs = reinterpret_cast<float*>(rowinfo + p.rows_p);  // [kRefRows][bv]
+  float* ws = xs + kRefRows * bv;                            // [kRefRows][bc]
+  int* colm = reinterpret_cast<int*>(ws + kRefRows * bc);    // [bc] logical column, -1: none
+  // 32-bit index arithmetic (64-bit divisions are calls that spill): vectors per trial
+  // and (column block, window, trial) triples are below 2^31 (reference_layer checks).
+  const int V = static_cast<int>(p.vectors_per_trial);
+  const int vblocks = (V + bv - 1) / bv;
+  const int cblocks = (p.max_logical + bc - 1) / bc;
+  const int rests = cblocks * p.n_col_tiles * trials;
   const int M = static_cast<int>(p.geo.M);
-  for (std::int64_t b = simt::block_x(); b < blocks; b += grid) {
-    const std::int64_t vb = b % vblocks;
-    const int ct = static_cast<int>((b / vblocks) % p.n_col_tiles);
-    const int t = static_cast<int>(b / (vblocks * p.n_col_tiles));
+  // The gather: element e = tid + i * kRefThreads of the kRefRows x bv step is row e / bv,
+  // vector e % bv; a thread's vectors are the same in every step (bv divides or is twice
+  // kRefThreads).
+  const int gvecs = bv > kRefThreads ? bv / kRefThreads : 1;  // vectors a thread gathers
+  const int per_step = kRefRows * bv / kRefThreads;           // elements a thread gathers
+  // Block b = rest * vblocks + vb; b, b + grid, ...: (rest, vb) advanced without division.
+  const int grid_rest = static_cast<int>(grid / vblocks), grid_vb = static_cast<int>(grid % vblocks);
+  int rest = simt::block_x() / vblocks, vb = simt::block_x() % vblocks;
+  for (; rest < rests; rest += grid_rest, vb += grid_vb) {
+    if (vb >= vblocks) {
+      vb -= vblocks;
+      if (++rest >= rests) break;
+    }
+    const int cb = rest % cblocks;
+    const int ct = (rest / cblocks) % p.n_col_tiles;
+    const int t = rest / (cblocks * p.n_col_tiles);
     const int mt = p.ct_count[ct];
-    const int v = mt > 0 ? tid / mt : per, j = mt > 0 ? tid - v * mt : 0;
-    const std::int64_t vg = vb * per + v;
-    const bool live = v < per && vg < p.vectors_per_trial;
-    const VectorSite site = vector_site(p, t, live ? vg : 0);
-    const int m = live ? p.ct_logical[static_cast<std::int64_t>(ct) * p.max_logical + j] : 0;
-    const float* wm = p.weights + m;  // column m of the K x M weights
-    float ref = 0.0f;
+    if (cb * bc >= mt) continue;  // the whole block: no column of this window here
+    const int v0 = vb * bv;
+    // The (at most two) vectors this thread gathers: v0 + tid % bv, and v0 + tid + 256
+    // where bv = 512.
+    const int vg0 = v0 + tid % bv, vg1 = v0 + tid + kRefThreads;
+    const VectorSite site0 = vector_site(p, t, vg0 < V ? vg0 : 0);
+    const VectorSite site1 = vector_site(p, t, gvecs > 1 && vg1 < V ? vg1 : 0);
+    float acc[kRefTV][kRefTC];
+    XBARMC_UNROLL
+    for (int i = 0; i < kRefTV; ++i) {
+      XBARMC_UNROLL
+      for (int j = 0; j < kRefTC; ++j) acc[i][j] = 0.0f;
+    }
+    simt::sync_block();  // the previous block's colm is read
+    for (int c = tid; c < bc; c += kRefThreads) {
+      const int j = cb * bc + c;
+      colm[c] = j < mt ? p.ct_logical[static_cast<std::int64_t>(ct) * p.max_logical + j] : -1;
+    }
     for (int rt = 0; rt < p.n_row_tiles; ++rt) {
       const int tile = rt * p.tile_cols + p.win_tile[ct];
-      simt::sync_block();  // the previous row tile's rows are read
-      for (int r = tid; r < p.rows_p; r += kRefThreads)
-        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
-      simt::sync_block();
-      if (!live) continue;
       const int rows = p.tile_rows[tile];  // rows past the last one holding an input have none
-      for (int r = 0; r < rows; ++r) {
-        const int4 ri = rowinfo[r];
-        if (ri.x < 0) continue;
-        const float x = gather_row(p, site, ri);
-        if (x != 0.0f) ref += x * wm[static_cast<std::int64_t>(ri.x) * M];
+      simt::sync_block();                  // the previous row tile's rows are read
+      for (int r = tid; r < rows; r += kRefThreads)
+        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
+      for (int r0 = 0; r0 < rows; r0 += kRefRows) {
+        simt::sync_block();  // rowinfo written; the previous step's inputs and weights read
+        for (int i = 0; i < per_step; ++i) {
+          const int e = tid + i * kRefThreads;
+          const int rr = e / bv, v = e - rr * bv;
+          const bool live = v0 + v < V;
+          VectorSite site = site0;
+          if (gvecs > 1 && (i & 1)) site = site1;
+          xs[e] = live ? gather_row(p, site, rowinfo[r0 + rr]) : 0.0f;
+        }
+        for (int e = tid; e < kRefRows * bc; e += kRefThreads) {
+          const int rr = e / bc, c = e - rr * bc;
+          const int k = rowinfo[r0 + rr].x, m = colm[c];
+          ws[e] = k >= 0 && m >= 0 ? p.weights[static_cast<std::int64_t>(k) * M + m] : 0.0f;
+        }
+        simt::sync_block();
+        for (int rr = 0; rr < kRefRows; ++rr) {
+          static_assert(kRefTC == 4, "one float4 of weights per thread and row");
+          const float4 w4 = reinterpret_cast<const float4*>(ws + rr * bc)[tc];
+          const float w[kRefTC] = {w4.x, w4.y, w4.z, w4.w};
+          XBARMC_UNROLL
+          for (int i = 0; i < kRefTV; ++i) {
+            const float x = xs[rr * bv + tv + i * tvecs];
+            XBARMC_UNROLL
+            for (int j = 0; j < kRefTC; ++j) acc[i][j] += x * w[j];
+          }
+        }
       }
     }
-    if (live) {
+    XBARMC_UNROLL
+    for (int i = 0; i < kRefTV; ++i) {
+      const int vg = v0 + tv + i * tvecs;
+      if (vg >= V) continue;
       const SamplePos sp = sample_pos(p, vg);
-      *output_at(p, static_cast<std::int64_t>(t) * p.samples_per_trial + sp.sample, sp.pos,
-                 static_cast<std::int64_t>(p.group) * M + m) = ref;
+      for (int j = 0; j < kRefTC; ++j) {
+        const int m = colm[tc * kRefTC + j];
+        if (m < 0) continue;
+        *output_at(p, static_cast<std::int64_t>(t) * p.samples_per_trial + sp.sample, sp.pos,
+                   static_cast<std::int64_t>(p.group) * M + m) = acc[i][j];
+      }
     }
   }
 }

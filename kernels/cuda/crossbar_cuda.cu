@@ -234,10 +234,13 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
   }
 }
 
-// The float reference into the outputs (detail::reference_body).
-__global__ void __launch_bounds__(detail::kRefThreads) reference_kernel(LayerParams p, int trials, std::int64_t grid) {
+// The float reference into the outputs (detail::reference_body); kMinBlocks: the blocks
+// per SM it is compiled for (0: ptxas's choice, 128 registers; 4: 64 registers, spilling).
+template <int kMinBlocks>
+__global__ void __launch_bounds__(detail::kRefThreads, kMinBlocks)
+    reference_kernel(LayerParams p, int trials, std::int64_t grid) {
   extern __shared__ __align__(16) unsigned char ref_smem[];
-  detail::reference_body(p, trials, grid, reinterpret_cast<int4*>(ref_smem));
+  detail::reference_body(p, trials, grid, ref_smem);
 }
 
 // Per trial: the items' error sums onto errors[2 t] in the order of detail::fold_item_errors.
@@ -301,16 +304,33 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
 
 }  // namespace
 
+namespace {
+// XBARMC_CUDA_REF=2|4: the float reference's kernel compiled for ptxas's choice of
+// registers (128: 2 blocks per SM, the default) or for 4 blocks per SM (64, spilling).
+int reference_blocks_per_sm() {
+  const char* e = std::getenv("XBARMC_CUDA_REF");
+  const std::string v = e ? e : "";
+  if (v.empty() || v == "2") return 2;
+  if (v == "4") return 4;
+  throw InvalidConfig("XBARMC_CUDA_REF: '" + v + "' is not a variant of the float reference's kernel; use 2 or 4");
+}
+}  // namespace
+
 void detail::reference_layer(const LayerParams& p, int trials, cudaStream_t stream) {
   if (p.vectors_per_trial >= (std::int64_t{1} << 31))
     throw Unsupported("2^31 or more input vectors per trial in one layer (lower images)");
-  if (reference_vectors_per_block(p) < 1)  // max_logical <= 128: a window's columns
-    throw Error(fmt::format("internal: {} logical columns in one window", p.max_logical));
+  const std::size_t smem = reference_smem_bytes(p);
+  if (smem > 48 * 1024)  // rows_p <= 512: at most 8 KB + 32 KB + 4 KB + 256 B
+    throw Error(fmt::format("internal: {} bytes of shared memory for the float reference", smem));
   const std::int64_t blocks = reference_blocks(p, trials);
   if (blocks == 0) return;
+  if (blocks / ((p.vectors_per_trial + reference_block_vectors(p) - 1) / reference_block_vectors(p)) >= (1ll << 31))
+    throw Unsupported("2^31 or more (trial, column tile) pairs in one launch (lower trials)");
   const std::int64_t grid = std::min<std::int64_t>(blocks, 32ll * multiprocessors());
-  reference_kernel<<<static_cast<int>(grid), kRefThreads, sizeof(int4) * static_cast<std::size_t>(p.rows_p), stream>>>(
-      p, trials, grid);
+  if (reference_blocks_per_sm() == 4)
+    reference_kernel<4><<<static_cast<int>(grid), kRefThreads, smem, stream>>>(p, trials, grid);
+  else
+    reference_kernel<0><<<static_cast<int>(grid), kRefThreads, smem, stream>>>(p, trials, grid);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 

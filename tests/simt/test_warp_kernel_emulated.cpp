@@ -112,6 +112,11 @@ std::vector<Case> cases() {
   o.bits_per_cell = 4;
   o.adc_bits = 6;
   c.push_back({"offset_4bit_cells", o, true, Shape::dense});
+  // One 4-bit cell per weight: 128 logical columns per column tile (130 weights: tiles of
+  // 128 and 2), so the float reference computes a window in two blocks of 64 columns.
+  HardwareConfig o4 = o;
+  o4.weight_bits = 4;
+  c.push_back({"offset_4bit_weights_128_logical_columns", o4, true, Shape::dense, 130, 0, 80});
   HardwareConfig dac = d;
   dac.dac_bits = 2;
   dac.variation = Variation::normal;
@@ -328,9 +333,8 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     // The float reference into the outputs first (reference_layer's kernel), as on a GPU.
     const std::int64_t ref_blocks = detail::reference_blocks(wl.p, trials);
     const int ref_grid = static_cast<int>(std::min<std::int64_t>(ref_blocks, 7));  // blocks b, b + 7, ...
-    simt::launch(
-        ref_grid, detail::kRefThreads, sizeof(int4) * static_cast<std::size_t>(wl.p.rows_p),
-        [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, reinterpret_cast<int4*>(smem)); });
+    simt::launch(ref_grid, detail::kRefThreads, detail::reference_smem_bytes(wl.p),
+                 [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, smem); });
     simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
       constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall,
                     short_ = cuda::warp::kShortKSteps;
