@@ -235,7 +235,7 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
 }
 
 // The float reference into the outputs (detail::reference_body); kMinBlocks: the blocks
-// per SM it is compiled for (0: ptxas's choice, 128 registers; 4: 64 registers, spilling).
+// per SM it is compiled for (4: 64 registers, spilling; 0: ptxas's choice, 128 registers).
 template <int kMinBlocks>
 __global__ void __launch_bounds__(detail::kRefThreads, kMinBlocks)
     reference_kernel(LayerParams p, int trials, std::int64_t grid) {
@@ -305,14 +305,16 @@ Chunking choose_chunking(int rows_p, int cols_p, int max_logical, int reads) {
 }  // namespace
 
 namespace {
-// XBARMC_CUDA_REF=2|4: the float reference's kernel compiled for ptxas's choice of
-// registers (128: 2 blocks per SM, the default) or for 4 blocks per SM (64, spilling).
+// XBARMC_CUDA_REF=4|2: the float reference's kernel compiled for 4 blocks per SM (64
+// registers, some spilled; the default) or for ptxas's choice (128 registers: 2 blocks per
+// SM). On an H200 (2026-11-27) 4 was 9% faster on the benchmark's dense layer and 2% on
+// the LeNet-5 study.
 int reference_blocks_per_sm() {
   const char* e = std::getenv("XBARMC_CUDA_REF");
   const std::string v = e ? e : "";
-  if (v.empty() || v == "2") return 2;
-  if (v == "4") return 4;
-  throw InvalidConfig("XBARMC_CUDA_REF: '" + v + "' is not a variant of the float reference's kernel; use 2 or 4");
+  if (v.empty() || v == "4") return 4;
+  if (v == "2") return 2;
+  throw InvalidConfig("XBARMC_CUDA_REF: '" + v + "' is not a variant of the float reference's kernel; use 4 or 2");
 }
 }  // namespace
 
