@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "crossbar_common.cuh"
 #include "simt.hpp"
@@ -346,29 +347,43 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             const int read0 = grp * rp.reads;  // the group's first read
             // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
             std::uint32_t bf[warp::kFrags][kKSteps][2];
-            XBARMC_UNROLL
-            for (int f = 0; f < warp::kFrags; ++f) {
-              const warp::SlotDac s = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
-              const std::uint32_t* mv =  // the magnitudes of the slot's vector and phase
-                  reinterpret_cast<const std::uint32_t*>(Cw) +
-                  (s.active ? s.vector * p.phases + s.ps.phase : 0) * (rk / 2);
+            // kSerial: bit-serial codes (dac_bits 1), a branch outside the loops, so that
+            // the compiler does not compute both words and select one (the profile of
+            // 2026-11-27 counted the wide path's 16 conversions in every bit-serial pass).
+            const auto fill_b = [&](auto serial) {
+              constexpr bool kSerial = decltype(serial)::value;
               XBARMC_UNROLL
-              for (int ks = 0; ks < kKSteps; ++ks) {
+              for (int f = 0; f < warp::kFrags; ++f) {
+                const warp::SlotDac s = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
+                const std::uint32_t* mv =  // the magnitudes of the slot's vector and phase
+                    reinterpret_cast<const std::uint32_t*>(Cw) +
+                    (s.active ? s.vector * p.phases + s.ps.phase : 0) * (rk / 2);
                 XBARMC_UNROLL
-                for (int r = 0; r < 2; ++r) {
-                  std::uint32_t word = 0u;
-                  if (ks < nks && s.active) {
-                    // The DAC codes of rows k and k + 1 (k even). Bit-serial: 0 or 1 in each
-                    // half, as f16 0 or 0x3C00 by one multiply, without the conversion unit;
-                    // wider codes through float.
-                    const std::uint32_t c =
-                        warp::code_pair(mv[(ks * 16 + warp::b_register(lane, r).row) / 2], s.ps.step, p.dac_bits);
-                    word = p.dac_bits == 1 ? c * 0x3C00u
-                                           : pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
+                for (int ks = 0; ks < kKSteps; ++ks) {
+                  XBARMC_UNROLL
+                  for (int r = 0; r < 2; ++r) {
+                    std::uint32_t word = 0u;
+                    if (ks < nks && s.active) {
+                      // The DAC codes of rows k and k + 1 (k even). Bit-serial: 0 or 1 in
+                      // each half, as f16 0 or 0x3C00 by one multiply, without the
+                      // conversion unit; wider codes through float.
+                      const std::uint32_t c = warp::code_pair(mv[(ks * 16 + warp::b_register(lane, r).row) / 2],
+                                                              s.ps.step, kSerial ? 1 : p.dac_bits);
+                      if constexpr (kSerial) {
+                        word = c * 0x3C00u;
+                      } else {
+                        word = pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
+                      }
+                    }
+                    bf[f][ks][r] = word;
                   }
-                  bf[f][ks][r] = word;
                 }
               }
+            };
+            if (p.dac_bits == 1) {
+              fill_b(std::true_type{});
+            } else {
+              fill_b(std::false_type{});
             }
             simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
             // For the integer shift-add in registers (p.exact_shift_add), per read slot of
