@@ -211,6 +211,9 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     // in registers; the staged shift-add through shared memory gives the same bits.
     expect_same_bits_with("XBARMC_CUDA_SHIFT_ADD", "staged");
   }
+  // The float reference's kernel compiled for ptxas's choice of registers (128) rather
+  // than for 4 blocks per SM: the same body, so the same error sums (and outputs).
+  expect_same_bits_with("XBARMC_CUDA_REF", "2");
   if (variant.kernel == cuda::CrossbarKernel::warp && cs.K <= 32) {
     // The short variant (tiles of up to 32 rows) compiled for 3 blocks per SM, and the
     // narrow variant on the same chunks: the same bits as the default (4 blocks per SM).
