@@ -167,8 +167,9 @@ constexpr int kRefTV = 4;     // vectors per thread
 constexpr int kRefTC = 4;     // logical columns per thread
 constexpr int kRefRows = 16;  // rows staged per step (tile_rows are multiples of 16)
 
-/// The float reference's blocking: a block computes kRefBV(p) consecutive vectors of one
-/// trial x kRefBC(p) logical columns of one window, a thread kRefTV x kRefTC of them.
+/// The float reference's blocking: a block computes reference_block_vectors(p)
+/// consecutive vectors of one trial x reference_block_cols(p) logical columns of one
+/// window, a thread kRefTV x kRefTC of them.
 /// The column block is the narrowest of 8, 16, 32 or 64 that holds the window's columns
 /// (LeNet-5's conv1, 6 columns: 8 columns x 512 vectors per block).
 XBARMC_HD int reference_block_cols(const LayerParams& p) {
