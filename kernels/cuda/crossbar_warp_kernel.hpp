@@ -409,12 +409,15 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               // this lane's sums of fragment mf for the group (and their variances after them)
               float* part = Pw + (grp * (kNoise ? 2 : 1) * nmf + mf) * warp::kFrags * 4 * 32 + lane;
               float* part_var = part + nmf * warp::kFrags * 4 * 32;
+              // The short variant's tiles (<= 32 rows) are one row chunk: no earlier sums
+              // to load (the compiler had issued the 8 loads predicated off in every pass).
+              const bool earlier = kKSteps != warp::kShortKSteps && chunk > 0;
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 XBARMC_UNROLL
                 for (int i = 0; i < 4; ++i) {
-                  acc[f][i] = chunk > 0 ? part[(f * 4 + i) * 32] : 0.0f;
-                  var[f][i] = kNoise && chunk > 0 ? part_var[(f * 4 + i) * 32] : 0.0f;
+                  acc[f][i] = earlier ? part[(f * 4 + i) * 32] : 0.0f;
+                  var[f][i] = kNoise && earlier ? part_var[(f * 4 + i) * 32] : 0.0f;
                 }
               }
               XBARMC_UNROLL
@@ -507,9 +510,14 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                 for (int f = 0; f < warp::kFrags; ++f) {
                   XBARMC_UNROLL
                   for (int h = 0; h < 2; ++h) {
+                    // Every shuffle runs, its value kept or not by a select: a shuffle
+                    // behind a branch on rpp cost two more instructions each (branch and
+                    // divergence check).
                     if (rpp >= 2) r[f][h][0] += r[f][h][1];
-                    if (rpp >= 4) r[f][h][0] += simt::shfl_xor(r[f][h][0], 1);
-                    if (rpp >= 8) r[f][h][0] += simt::shfl_xor(r[f][h][0], 2);
+                    const int s1 = simt::shfl_xor(r[f][h][0], 1);
+                    r[f][h][0] += rpp >= 4 ? s1 : 0;
+                    const int s2 = simt::shfl_xor(r[f][h][0], 2);
+                    r[f][h][0] += rpp >= 8 ? s2 : 0;
                   }
                 }
                 XBARMC_UNROLL
