@@ -456,7 +456,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                   }
                 }
               }
-              if (!last_chunk) {  // the sums so far wait in the warp's region for the next chunk
+              // The sums so far wait in the warp's region for the next chunk (the short
+              // variant's tiles are one chunk).
+              if (kKSteps != warp::kShortKSteps && !last_chunk) {
                 XBARMC_UNROLL
                 for (int f = 0; f < warp::kFrags; ++f) {
                   XBARMC_UNROLL
@@ -601,6 +603,8 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
     throw Unsupported(fmt::format("the warp crossbar kernel does not fit a {} x {} tile read with {} logical columns",
                                   p.rows_p, p.cols_p, p.max_logical));
   }
+  if (warp_k_steps(p.rows_p, p.read_noise > 0.0f) == warp::kShortKSteps && chunking.smem.rows_k < p.rows_p)
+    throw Error("internal: the warp kernel's short variant assumes one row chunk");  // (it skips their sums)
   p.vec = chunking.V;
   p.chunks_per_trial = (p.vectors_per_trial + p.vec - 1) / p.vec;
   p.items = p.chunks_per_trial * p.n_col_tiles * trials;
