@@ -16,6 +16,7 @@
 
 #include "crossbar_common.cuh"
 #include "crossbar_cuda.cuh"
+#include "env_choice.hpp"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/errors.hpp"
 #include "xbarmc/physics/adc.hpp"
@@ -310,11 +311,7 @@ namespace {
 // SM). On an H200 (2026-11-27) 4 was 9% faster on the benchmark's dense layer and 2% on
 // the LeNet-5 study.
 int reference_blocks_per_sm() {
-  const char* e = std::getenv("XBARMC_CUDA_REF");
-  const std::string v = e ? e : "";
-  if (v.empty() || v == "4") return 4;
-  if (v == "2") return 2;
-  throw InvalidConfig("XBARMC_CUDA_REF: '" + v + "' is not a variant of the float reference's kernel; use 4 or 2");
+  return detail::env_choice("XBARMC_CUDA_REF", "a variant of the float reference's kernel", {{"4", 4}, {"2", 2}});
 }
 }  // namespace
 
@@ -486,15 +483,10 @@ const char* to_string(CrossbarKernel k) {
 CrossbarKernel crossbar_kernel(const CrossbarLaunch& l) {
   CrossbarKernel k = l.kernel;
   if (k == CrossbarKernel::automatic) {
-    const char* e = std::getenv("XBARMC_CUDA_KERNEL");
-    const std::string v = e ? e : "";
-    if (v == "block") {
-      k = CrossbarKernel::block;
-    } else if (v.empty() || v == "warp") {  // the default: the block kernel where the warp kernel cannot
-      k = CrossbarKernel::warp;
-    } else {
-      throw InvalidConfig("XBARMC_CUDA_KERNEL: '" + v + "' is not a crossbar kernel; use block or warp");
-    }
+    // The default: the warp kernel (the block kernel where the warp kernel cannot).
+    k = static_cast<CrossbarKernel>(detail::env_choice(
+        "XBARMC_CUDA_KERNEL", "a crossbar kernel",
+        {{"warp", static_cast<int>(CrossbarKernel::warp)}, {"block", static_cast<int>(CrossbarKernel::block)}}));
   }
   // Read noise, tiles read over more than 128 rows or columns (the block kernel's shared
   // memory holds 128 x 128; the warp kernel reads wider tiles in column windows) run on

@@ -1,10 +1,10 @@
 // The warp crossbar kernel's launch (its body: crossbar_warp_kernel.hpp).
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
 #include "crossbar_warp_kernel.hpp"
+#include "env_choice.hpp"
 #include "xbarmc/cuda/check.cuh"
 #include "xbarmc/errors.hpp"
 
@@ -41,23 +41,14 @@ void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
 // read conv1 in the device check of 2026-11-27). The same chunks and shared-memory layout
 // either way, so the same results; for benchmarks.
 int short_variant_blocks() {
-  const char* e = std::getenv("XBARMC_CUDA_SHORT");
-  const std::string v = e ? e : "";
-  if (v.empty() || v == "4") return 4;
-  if (v == "3") return 3;
-  if (v == "narrow") return 0;
-  throw InvalidConfig("XBARMC_CUDA_SHORT: '" + v + "' is not a variant for short tiles; use 4, 3 or narrow");
+  return env_choice("XBARMC_CUDA_SHORT", "a variant for short tiles", {{"4", 4}, {"3", 3}, {"narrow", 0}});
 }
 
 // XBARMC_CUDA_SHIFT_ADD=registers|staged: where the warp kernel adds a vector's reads
 // when their sums are exact (warp::exact_shift_add): across lanes in registers (the
 // default), or staged through shared memory as in every other case (for benchmarks).
 bool shift_add_in_registers() {
-  const char* e = std::getenv("XBARMC_CUDA_SHIFT_ADD");
-  const std::string v = e ? e : "";
-  if (v.empty() || v == "registers") return true;
-  if (v == "staged") return false;
-  throw InvalidConfig("XBARMC_CUDA_SHIFT_ADD: '" + v + "' is not a shift-add; use registers or staged");
+  return env_choice("XBARMC_CUDA_SHIFT_ADD", "a shift-add", {{"registers", 1}, {"staged", 0}}) != 0;
 }
 
 physics::InputPlan launch_plan(const CrossbarLaunch& l) {
