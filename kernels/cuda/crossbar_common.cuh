@@ -180,9 +180,18 @@ XBARMC_HD int reference_block_cols(const LayerParams& p) {
 XBARMC_HD int reference_block_vectors(const LayerParams& p) {
   return kRefThreads / (reference_block_cols(p) / kRefTC) * kRefTV;
 }
+/// Blocks over a trial's vectors, and over (column block, window, trial) triples: a
+/// launch's blocks are their product.
+XBARMC_HD std::int64_t reference_vector_blocks(const LayerParams& p) {
+  const int bv = reference_block_vectors(p);
+  return (p.vectors_per_trial + bv - 1) / bv;
+}
+XBARMC_HD std::int64_t reference_column_blocks(const LayerParams& p, int trials) {
+  const int bc = reference_block_cols(p);
+  return static_cast<std::int64_t>((p.max_logical + bc - 1) / bc) * p.n_col_tiles * trials;
+}
 XBARMC_HD std::int64_t reference_blocks(const LayerParams& p, int trials) {
-  const int bv = reference_block_vectors(p), bc = reference_block_cols(p);
-  return (p.vectors_per_trial + bv - 1) / bv * ((p.max_logical + bc - 1) / bc) * p.n_col_tiles * trials;
+  return reference_vector_blocks(p) * reference_column_blocks(p, trials);
 }
 /// Shared memory of a reference block: the row table of a row tile (rows_p int4), the
 /// gathered inputs of kRefRows rows x its vectors, their weights (kRefRows x its columns)
@@ -218,9 +227,9 @@ XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t g
   // 32-bit index arithmetic (64-bit divisions are calls that spill): vectors per trial
   // and (column block, window, trial) triples are below 2^31 (reference_layer checks).
   const int V = static_cast<int>(p.vectors_per_trial);
-  const int vblocks = (V + bv - 1) / bv;
+  const int vblocks = static_cast<int>(reference_vector_blocks(p));
   const int cblocks = (p.max_logical + bc - 1) / bc;
-  const int rests = cblocks * p.n_col_tiles * trials;
+  const int rests = static_cast<int>(reference_column_blocks(p, trials));
   const int M = static_cast<int>(p.geo.M);
   // The gather: element e = tid + i * kRefThreads of the kRefRows x bv step is row e / bv,
   // vector e % bv; a thread's vectors are the same in every step (bv divides or is twice

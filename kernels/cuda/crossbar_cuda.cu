@@ -323,7 +323,7 @@ void detail::reference_layer(const LayerParams& p, int trials, cudaStream_t stre
     throw Error(fmt::format("internal: {} bytes of shared memory for the float reference", smem));
   const std::int64_t blocks = reference_blocks(p, trials);
   if (blocks == 0) return;
-  if (blocks / ((p.vectors_per_trial + reference_block_vectors(p) - 1) / reference_block_vectors(p)) >= (1ll << 31))
+  if (reference_column_blocks(p, trials) >= (1ll << 31))
     throw Unsupported("2^31 or more (trial, column tile) pairs in one launch (lower trials)");
   const std::int64_t grid = std::min<std::int64_t>(blocks, 32ll * multiprocessors());
   if (reference_blocks_per_sm() == 4)
