@@ -3,8 +3,6 @@
 // same comparison as tests/cuda/test_crossbar_cuda.cu makes on a GPU, here on every CI
 // run. What the emulator cannot show is the hardware itself (timing, the real mma unit,
 // the compiler's device code); the GPU tests cover those.
-#include <cstring>
-#include <cstdlib>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -384,13 +382,6 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
-  if (std::getenv("XBARMC_TMP_HASH")) {
-    std::uint64_t h = 1469598103934665603ull;
-    for (float f : y) { std::uint32_t u; std::memcpy(&u, &f, 4); h = (h ^ u) * 1099511628211ull; }
-    std::printf("TMPHASH %s %016llx", cs.name, (unsigned long long)h);
-    for (double e : errors) std::printf(" %a", e);
-    std::printf("\n");
-  }
 
   // Image passes: the run's vectors cut into two passes at the first sample whose vector
   // index is a multiple of the chunk size (as kPassImages images are for any chunk size),
