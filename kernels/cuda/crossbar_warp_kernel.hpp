@@ -45,6 +45,8 @@ struct WarpSmem {
   int s, stage, col, part;                        // offsets inside a warp's region
   int rows_k;                                     // rows of a row chunk (rows_p unless the tile is read in chunks)
   int ldk;                                        // f16 per transposed level row (rows_k + kPadK)
+  int batch;    // the batched short body (warp_batch_body): vectors per warp batch (0: the layout is not for it)
+  int cstride;  // its words of input codes per vector
   int total;
 };
 
@@ -72,6 +74,11 @@ XBARMC_HD constexpr int warp_blocks_per_sm(bool noise, int k_steps) {
 XBARMC_HD bool warp_row_chunks(int rows_p) { return rows_p > 16 * warp::kMaxKStepsTall; }
 
 inline int align_up(int x, int a) { return (x + a - 1) / a * a; }
+
+/// Shared memory per block for `blocks` (4, 2 or 1) blocks per SM.
+inline int warp_smem_budget(int blocks) {
+  return blocks == 4 ? kFourBlockBudget : blocks == 2 ? kTwoBlockBudget : kOneBlockBudget;
+}
 
 /// The shared-memory layout for items of V vectors on a tile read over rows_p x cols_p
 /// cells, its levels held rows_k rows at a time (rows_k = rows_p, or the row chunk).
@@ -122,6 +129,30 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   return s;
 }
 
+/// The batched short body's layout (warp_batch_body): the block-wide buffers of `base`
+/// (the short variant's layout for the same chunks) and per warp a batch of vectors' input
+/// codes ([batch][cstride] words: per phase rows_k / 2 packed pairs) and their digitized
+/// column sums ([batch][cols_p] int32). The largest batch of 32, 16, 8 or 4 vectors whose
+/// block fits `budget` bytes; batch 0 when none does. cstride = rows_k + 32 / batch words
+/// (rows_k a multiple of 16): the gather's stores, lane (vector v, part u) at word
+/// v x cstride + u, fall in 32 different banks.
+inline WarpSmem warp_batch_smem(const WarpSmem& base, int cols_p, int budget) {
+  for (const int batch : {32, 16, 8, 4}) {
+    WarpSmem s = base;
+    s.batch = batch;
+    s.cstride = s.rows_k + 32 / batch;
+    s.s = 0;
+    s.col = align_up(static_cast<int>(sizeof(std::uint32_t)) * batch * s.cstride, 16);
+    s.stage = s.part = s.col;  // (unused)
+    s.warp_bytes = align_up(s.col + static_cast<int>(sizeof(std::int32_t)) * batch * cols_p, 128);
+    s.total = s.warp0 + kWarps * s.warp_bytes;
+    if (s.total <= budget) return s;
+  }
+  WarpSmem none = base;
+  none.batch = 0;
+  return none;
+}
+
 struct WarpChunking {
   int V = 0;  // vectors per item (0: does not fit)
   WarpSmem smem{};
@@ -151,7 +182,7 @@ inline WarpChunking warp_chunking(int rows_p, int cols_p, int max_logical, const
   const int most = warp_blocks_per_sm(noise, warp_k_steps(rows_p, noise));
   for (const int blocks : {4, 2, 1}) {
     if (blocks > most) continue;
-    const int budget = blocks == 4 ? kFourBlockBudget : blocks == 2 ? kTwoBlockBudget : kOneBlockBudget;
+    const int budget = warp_smem_budget(blocks);
     for (int V = vmax; V >= unit; V /= 2) {
       const WarpSmem s = make_warp_smem(rows_p, cols_p, max_logical, rp, V, rows_p, noise);
       if (s.total <= budget) return WarpChunking{V, s, blocks};
@@ -196,6 +227,52 @@ XBARMC_SIMT void gain_fragment(std::uint32_t h, std::uint32_t l, float gmin_dg, 
   }
   gh = pack_half2(g2h[0], g2h[1]);
   gl = pack_half2(g2[0] - g2h[0], g2[1] - g2h[1]);
+}
+
+/// The window's levels of rows [r0, r0 + cr) of chip `chip` into shared memory, transposed
+/// to [column][row] (ldk f16 per column): consecutive threads take consecutive rows of one
+/// 8-column group (conflict-free 2-byte stores).
+XBARMC_SIMT void load_levels(const LayerParams& p, std::int64_t chip, int col0, int r0, int cr, int ldk, int tid,
+                             __half* Bh, __half* Bl) {
+  const uint4* gh = reinterpret_cast<const uint4*>(p.hi + (chip * p.rows_p + r0) * p.leff_cols + col0);
+  const uint4* gl = reinterpret_cast<const uint4*>(p.lo + (chip * p.rows_p + r0) * p.leff_cols + col0);
+  const int groups8 = p.cols_p / 8, row8 = p.leff_cols / 8;
+  for (int i = tid; i < cr * groups8; i += kThreads) {
+    const int r = i % cr, c = (i / cr) * 8;
+    const uint4 vh = gh[r * row8 + c / 8], vl = gl[r * row8 + c / 8];
+    unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
+    memcpy(hh, &vh, sizeof(hh));
+    memcpy(hl, &vl, sizeof(hl));
+    XBARMC_UNROLL
+    for (int e = 0; e < 8; ++e) {
+      Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
+      Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
+    }
+  }
+}
+
+/// The register shift-add's sums over a vector's reads (warp::exact_shift_add): r holds
+/// this lane's weighted ADC codes per [fragment][row half][slot of the lane's pair]; adds
+/// the pair, then across the quad's lanes (two shfl_xor) and over the two fragments, as
+/// far as a vector's reads_p slots span. Afterwards a vector's first slot holds its sum.
+/// Every shuffle runs, its value kept or not by a select: a shuffle behind a branch on
+/// rpp cost two more instructions each (branch and divergence check).
+XBARMC_SIMT void quad_shift_add(int (&r)[warp::kFrags][2][2], int rpp) {
+  XBARMC_UNROLL
+  for (int f = 0; f < warp::kFrags; ++f) {
+    XBARMC_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      if (rpp >= 2) r[f][h][0] += r[f][h][1];
+      const int s1 = simt::shfl_xor(r[f][h][0], 1);
+      r[f][h][0] += rpp >= 4 ? s1 : 0;
+      const int s2 = simt::shfl_xor(r[f][h][0], 2);
+      r[f][h][0] += rpp >= 8 ? s2 : 0;
+    }
+  }
+  XBARMC_UNROLL
+  for (int h = 0; h < 2; ++h) {
+    if (rpp >= 16) r[0][h][0] += r[1][h][0];
+  }
 }
 
 /// The warp kernel's body for one thread (the __global__ wrapper is in crossbar_warp.cu;
@@ -264,24 +341,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
         simt::sync_block();  // every reader of the previous chunk's buffers is done
         const std::int64_t key = (chip * p.n_col_tiles + ct) * n_chunks + chunk;  // (trial, tile, window, chunk)
         if (key != loaded_b) {
-          // The window's levels of the chunk's rows for trial t, transposed to [column][row]:
-          // consecutive lanes take consecutive rows of one 8-column group (conflict-free
-          // 2-byte stores).
-          const uint4* gh = reinterpret_cast<const uint4*>(p.hi + (chip * p.rows_p + r0) * p.leff_cols + col0);
-          const uint4* gl = reinterpret_cast<const uint4*>(p.lo + (chip * p.rows_p + r0) * p.leff_cols + col0);
-          const int groups8 = p.cols_p / 8, row8 = p.leff_cols / 8;
-          for (int i = tid; i < cr * groups8; i += kThreads) {
-            const int r = i % cr, c = (i / cr) * 8;
-            const uint4 vh = gh[r * row8 + c / 8], vl = gl[r * row8 + c / 8];
-            unsigned short hh[8], hl[8];  // memcpy: reading a uint4 through __half* breaks aliasing rules
-            memcpy(hh, &vh, sizeof(hh));
-            memcpy(hl, &vl, sizeof(hl));
-            XBARMC_UNROLL
-            for (int e = 0; e < 8; ++e) {
-              Bh[(c + e) * ldk + r] = __ushort_as_half(hh[e]);
-              Bl[(c + e) * ldk + r] = __ushort_as_half(hl[e]);
-            }
-          }
+          load_levels(p, chip, col0, r0, cr, ldk, tid, Bh, Bl);
           loaded_b = key;
         }
         for (int r = tid; r < cr; r += kThreads)
@@ -507,25 +567,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                     r[f][i >> 1][i & 1] = physics::adc_code_int(sig[f][i], inv, p.adc_bits) * wt[f][i & 1];
                   }
                 }
-                const int rpp = rp.reads_p;
-                XBARMC_UNROLL
-                for (int f = 0; f < warp::kFrags; ++f) {
-                  XBARMC_UNROLL
-                  for (int h = 0; h < 2; ++h) {
-                    // Every shuffle runs, its value kept or not by a select: a shuffle
-                    // behind a branch on rpp cost two more instructions each (branch and
-                    // divergence check).
-                    if (rpp >= 2) r[f][h][0] += r[f][h][1];
-                    const int s1 = simt::shfl_xor(r[f][h][0], 1);
-                    r[f][h][0] += rpp >= 4 ? s1 : 0;
-                    const int s2 = simt::shfl_xor(r[f][h][0], 2);
-                    r[f][h][0] += rpp >= 8 ? s2 : 0;
-                  }
-                }
-                XBARMC_UNROLL
-                for (int h = 0; h < 2; ++h) {
-                  if (rpp >= 16) r[0][h][0] += r[1][h][0];
-                }
+                quad_shift_add(r, rp.reads_p);
                 XBARMC_UNROLL
                 for (int f = 0; f < warp::kFrags; ++f) {
                   XBARMC_UNROLL
@@ -586,6 +628,253 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   }
 }
 
+/// The short variant's batched body (XBARMC_CUDA_SHORT=batch): tiles read over at most 32
+/// rows (one row chunk, two mma k-steps), without read noise, one read group, the
+/// register shift-add (p.exact_shift_add). It computes what warp_crossbar_body computes on
+/// the same chunks, in the same arithmetic and order, so the same bits
+/// (tests/simt/ compares them on every case it applies to); it organizes a warp's work
+/// in batches of w.batch vectors (warp_batch_smem) rather than in passes of one to four:
+///   1. gather + quantize: each lane takes one vector of the batch (and a share of its
+///      rows, 32 / batch lanes per vector), so a vector's site is decoded once and the
+///      gathers of consecutive positions load neighbouring inputs;
+///   2. per pass (rp.vectors vectors of the batch): the B fragments from the staged codes,
+///      the products, the ADC and the shift-add in registers, as in warp_crossbar_body,
+///      each vector's column sums kept as integers (exact: warp::exact_shift_add);
+///   3. the batch's physical columns into its logical outputs in the CPU's order, over all
+///      32 lanes (one pass had 6 of 32 busy on LeNet-5's conv1).
+/// What a lane's read slots are (their vector within the pass, phase, step, weight, and
+/// which vector's columns the lane writes) is the same in every pass of the launch and is
+/// decoded once, before the first item.
+XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
+                                 unsigned char* smem) {
+  constexpr int kKSteps = warp::kShortKSteps;
+  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);         // [cols_p][ldk] effective levels, hi part, transposed
+  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);         // lo part
+  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);      // [rows_p] each row's input (RowInput)
+  float* inv_s = reinterpret_cast<float*>(smem + w.inv);       // [cols_p] ADC 1 / step
+  float* step_s = reinterpret_cast<float*>(smem + w.step);     // [cols_p] ADC step
+  double* step_d = reinterpret_cast<double*>(smem + w.stepd);  // [cols_p] the same in double
+  double* Y = reinterpret_cast<double*>(smem + w.y);           // [V][max_logical] outputs (integer domain)
+  long long* Q = reinterpret_cast<long long*>(smem + w.q);     // [V] sum of input codes (offset mode)
+  double* red = reinterpret_cast<double*>(smem + w.red);       // [2][warps] block reduction
+
+  const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
+  unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
+  // [batch][cstride]: per vector and phase, rows_p / 2 words of two rows' magnitudes
+  std::uint32_t* Cw = reinterpret_cast<std::uint32_t*>(region + w.s);
+  std::int32_t* COLi = reinterpret_cast<std::int32_t*>(region + w.col);  // [batch][cols_p] column sums / step
+
+  const int ldk = w.ldk, half_rows = w.rows_k / 2, nmf = p.cols_p / 16, ml = p.max_logical;
+  const int nb = w.batch, cst = w.cstride, vp = rp.vectors;
+  const int lane_v = lane & (nb - 1), parts = 32 / nb, part = lane / nb;  // gather: the lane's vector, row share
+
+  // The lane's read slots, the same in every pass: per B fragment, where its slot's codes
+  // start within the pass's codes (its vector and phase) and its step's shift; per
+  // accumulator column, its shift-add weight and the vector whose column it writes.
+  int b_word[warp::kFrags], b_step[warp::kFrags];
+  bool b_active[warp::kFrags];
+  warp::SlotWeight wt[warp::kFrags][2];
+  int writes[warp::kFrags][2];
+  XBARMC_UNROLL
+  for (int f = 0; f < warp::kFrags; ++f) {
+    const warp::SlotDac sd = warp::slot_dac(rp, f * 8 + (lane >> 2), 0, p.steps);
+    b_active[f] = sd.active;
+    b_word[f] = sd.active ? sd.vector * cst + sd.ps.phase * half_rows : 0;
+    b_step[f] = sd.ps.step;
+    XBARMC_UNROLL
+    for (int j = 0; j < 2; ++j) {
+      const int n = f * 8 + (lane & 3) * 2 + j;
+      wt[f][j] = warp::slot_weight_bits(warp::slot_weight(rp, n, 0, p.steps, p.dac_bits));
+      const warp::Slot sl = warp::slot_of(rp, n);
+      writes[f][j] = sl.active && sl.read == 0 ? sl.vector : -1;
+    }
+  }
+  const float adc_top = static_cast<float>((1u << p.adc_bits) - 1u);
+
+  const std::int64_t first = simt::block_x() * p.items_per_block;
+  const std::int64_t last = p.items < first + p.items_per_block ? p.items : first + p.items_per_block;
+  std::int64_t loaded_b = -1;  // (trial, tile, window) whose levels are in shared memory
+
+  for (std::int64_t item = first; item < last; ++item) {
+    const Item it = item_of(p, item);
+    const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
+    const std::int64_t v0 = it.v0;
+    const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
+    const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
+    const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+    const int col0 = p.win_col0[ct];
+    for (int i = tid; i < nv * ml; i += kThreads) Y[i] = 0.0;
+    for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
+    // Step 3's walk over (vector, logical column) pairs, lane + 32 k, without divisions
+    // in the loop (md: mt, or 1 for a window without logical columns, which has no pairs).
+    const int md = mt > 0 ? mt : 1;
+    const int u_vec0 = lane / md, u_col0 = lane - u_vec0 * md, u_dvec = 32 / md, u_dcol = 32 - u_dvec * md;
+
+    for (int rt = 0; rt < p.n_row_tiles; ++rt) {
+      const int tile = rt * p.tile_cols + p.win_tile[ct];
+      const std::int64_t chip = static_cast<std::int64_t>(t) * p.tiles + tile;
+      const int nks = (p.tile_rows[tile] < p.rows_p ? p.tile_rows[tile] : p.rows_p) / 16;
+      simt::sync_block();                                  // every reader of the previous row tile's buffers is done
+      const std::int64_t key = chip * p.n_col_tiles + ct;  // (trial, tile, window)
+      if (key != loaded_b) {
+        load_levels(p, chip, col0, 0, p.rows_p, ldk, tid, Bh, Bl);
+        loaded_b = key;
+      }
+      for (int r = tid; r < p.rows_p; r += kThreads)
+        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
+      for (int c = tid; c < p.cols_p; c += kThreads) {
+        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+        step_d[c] = step_s[c];
+      }
+      simt::sync_block();
+
+      for (int vb = warp_id * nb; vb < nv; vb += kWarps * nb) {
+        const int nbv = nv - vb < nb ? nv - vb : nb;  // the batch's vectors in the item
+        // 1. The batch's input codes: lane (lane_v, part) gathers rows 2 j and 2 j + 1 of
+        // vector vb + lane_v for j = part, part + parts, ... (rows past the tile's last
+        // input have codes 0 and are not read by step 2). Vectors past the item's end get
+        // codes 0.
+        {
+          const bool live = lane_v < nbv;
+          const VectorSite site = vector_site(p, t, live ? v0 + vb + lane_v : v0);
+          std::uint32_t* cv = Cw + lane_v * cst;
+          int qsum = 0;
+          for (int j = part; j < nks * 8; j += parts) {
+            const int r = 2 * j;
+            const int4 ri0 = rowinfo[r], ri1 = rowinfo[r + 1];
+            const float x0 = live ? gather_row(p, site, ri0) : 0.0f;
+            const float x1 = live ? gather_row(p, site, ri1) : 0.0f;
+            const int q0 = ri0.x >= 0 && live ? p.xq.quantize(x0) : 0;
+            const int q1 = ri1.x >= 0 && live ? p.xq.quantize(x1) : 0;
+            qsum += q0 + q1;
+            for (int ph = 0; ph < p.phases; ++ph) cv[ph * half_rows + j] = warp::pack_magnitudes(q0, q1, ph);
+          }
+          if (p.weight_offset != 0) {
+            for (int o = 16; o >= nb; o /= 2) qsum += simt::shfl_xor(qsum, o);
+            if (part == 0 && live) Q[vb + lane_v] += qsum;
+          }
+        }
+        simt::sync_warp();
+        // 2. Per pass of vp vectors: the products, the ADC, the shift-add in registers.
+        for (int pv = 0; pv < nbv; pv += vp) {
+          const std::uint32_t* cp = Cw + pv * cst;  // the pass's codes
+          std::uint32_t bf[warp::kFrags][kKSteps][2];
+          // kSerial: bit-serial codes (dac_bits 1), a branch outside the loops (as in
+          // warp_crossbar_body).
+          const auto fill_b = [&](auto serial) {
+            constexpr bool kSerial = decltype(serial)::value;
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int ks = 0; ks < kKSteps; ++ks) {
+                XBARMC_UNROLL
+                for (int r = 0; r < 2; ++r) {
+                  std::uint32_t word = 0u;
+                  if (ks < nks && b_active[f]) {
+                    const std::uint32_t c =
+                        warp::code_pair(cp[b_word[f] + (ks * 16 + warp::b_register(lane, r).row) / 2], b_step[f],
+                                        kSerial ? 1 : p.dac_bits);
+                    if constexpr (kSerial) {
+                      word = c * 0x3C00u;
+                    } else {
+                      word = pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
+                    }
+                  }
+                  bf[f][ks][r] = word;
+                }
+              }
+            }
+          };
+          if (p.dac_bits == 1) {
+            fill_b(std::true_type{});
+          } else {
+            fill_b(std::false_type{});
+          }
+          // Where this lane writes column sums in this pass (per accumulator column that is
+          // a vector's first slot): the vector's sums at column lane / 4 of fragment 0.
+          std::int32_t* col_at[warp::kFrags][2];
+          XBARMC_UNROLL
+          for (int f = 0; f < warp::kFrags; ++f) {
+            XBARMC_UNROLL
+            for (int j = 0; j < 2; ++j)
+              col_at[f][j] = COLi + (pv + (writes[f][j] < 0 ? 0 : writes[f][j])) * p.cols_p + (lane >> 2);
+          }
+          for (int mf = 0; mf < nmf; ++mf) {
+            const int m0 = mf * 16;
+            float acc[warp::kFrags][4];
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int i = 0; i < 4; ++i) acc[f][i] = 0.0f;
+            }
+            XBARMC_UNROLL
+            for (int ks = 0; ks < kKSteps; ++ks) {
+              if (ks >= nks) break;
+              std::uint32_t ah[4], al[4];
+              XBARMC_UNROLL
+              for (int r = 0; r < 4; ++r) {
+                const warp::RowCol e = warp::a_register(lane, r);
+                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
+                ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
+                al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
+              }
+              XBARMC_UNROLL
+              for (int f = 0; f < warp::kFrags; ++f) {
+                simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
+                simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
+              }
+            }
+            // The ADC's integer codes (physics::adc_code_int), weighted
+            // (warp::weighted_adc_code); accumulator elements i and i + 1 share a row
+            // (warp::c_element): two 1 / step per lane.
+            const float inv[2] = {inv_s[m0 + (lane >> 2)], inv_s[m0 + (lane >> 2) + 8]};
+            int r[warp::kFrags][2][2];  // [fragment][row half][slot of the pair]
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int i = 0; i < 4; ++i)
+                r[f][i >> 1][i & 1] = warp::weighted_adc_code(acc[f][i], inv[i >> 1], adc_top, wt[f][i & 1]);
+            }
+            quad_shift_add(r, rp.reads_p);
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              XBARMC_UNROLL
+              for (int j = 0; j < 2; ++j) {
+                if (writes[f][j] < 0) continue;  // not a vector's first slot
+                col_at[f][j][m0] = r[f][0][j];
+                col_at[f][j][m0 + 8] = r[f][1][j];
+              }
+            }
+          }
+        }
+        simt::sync_warp();  // every lane's columns are written
+        // 3. Physical columns into the logical outputs, ascending, as the CPU: the column
+        // is its sum x ADC step (exact in double), as warp_crossbar_body stages it.
+        for (int u = lane, vi = u_vec0, j = u_col0; u < nbv * mt; u += 32) {
+          const int v = vb + vi;
+          double y = Y[v * ml + j];
+          for (int e = start[j]; e < start[j + 1]; ++e) {
+            const int c = cols[e];
+            const double column = warp::int_to_double(COLi[vi * p.cols_p + c]) * step_d[c];
+            y += wcol[e] * column;
+          }
+          Y[v * ml + j] = y;
+          vi += u_dvec;
+          j += u_dcol;
+          if (j >= mt) {
+            j -= mt;
+            ++vi;
+          }
+        }
+        simt::sync_warp();  // the batch's codes and columns are free for the next batch
+      }
+    }
+    simt::sync_block();
+    finish_item<kThreads>(p, it, item, Y, Q, red);
+  }
+}
+
 /// A warp-kernel launch: the parameters with their chunking, the shared-memory layout,
 /// the grid. `sms` multiprocessors; throws Unsupported when a tile does not fit.
 struct WarpLaunch {
@@ -593,7 +882,16 @@ struct WarpLaunch {
   WarpSmem smem;
   warp::ReadPlan rp;
   int grid = 0;
+  WarpSmem batch_smem{};  // warp_batch_body's layout for the same chunks (batch 0: not for this layer)
 };
+
+/// True when warp_batch_body runs the launch: a short tile (warp_k_steps) without read
+/// noise, one read group, the register shift-add, and a batch layout that fits the
+/// variant's blocks per SM.
+inline bool warp_batch_applies(const WarpLaunch& w) {
+  return w.batch_smem.batch > 0 && w.p.read_noise <= 0.0f && w.rp.groups == 1 && w.p.exact_shift_add &&
+         warp_k_steps(w.p.rows_p, false) == warp::kShortKSteps && w.smem.rows_k == w.p.rows_p;
+}
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
   w.rp = warp::read_plan(p.phases, p.steps);
@@ -613,6 +911,8 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   w.grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   w.p = p;
   w.smem = chunking.smem;
+  if (warp_k_steps(p.rows_p, p.read_noise > 0.0f) == warp::kShortKSteps)
+    w.batch_smem = warp_batch_smem(chunking.smem, p.cols_p, warp_smem_budget(chunking.blocks_per_sm));
   return w;
 }
 

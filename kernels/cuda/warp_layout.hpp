@@ -14,6 +14,7 @@
 /// reads thus sit in one accumulator fragment column range, and its column signals are
 /// digitized and shift-added in the CPU backend's order (physics::shift_add_column).
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -168,6 +169,35 @@ XBARMC_HD int slot_weight(const ReadPlan& p, int n, int group, int steps, int da
   if (!s.active) return 0;
   const PhaseStep ps = phase_step(group * p.reads + s.read, steps);
   return static_cast<int>(physics::step_weight(ps.phase, ps.step, dac_bits));
+}
+
+/// A read slot's weight for weighted_adc_code: the weight w (slot_weight) and the ADC
+/// code's float bias times w, both modulo 2^32.
+struct SlotWeight {
+  std::uint32_t w = 0;
+  std::uint32_t bias_w = 0;
+};
+XBARMC_HD SlotWeight slot_weight_bits(int weight) {
+  SlotWeight s;
+  s.w = static_cast<std::uint32_t>(weight);
+  s.bias_w = 0x4B400000u * s.w;  // the bits of 1.5 x 2^23 (physics::adc_code_int) times w
+  return s;
+}
+
+/// physics::adc_code_int(s, inv_step, adc_bits) x weight in fewer instructions: the clamps
+/// as fmaxf / fminf (equal to adc_code_int's comparisons: fmaxf takes 0 for NaN, as
+/// `x > 0 ? x : 0`, and after it x is not NaN) and the bias subtraction folded into the
+/// multiply, in wrapping unsigned arithmetic (equal whenever the product fits int32, as it
+/// does under exact_shift_add). top = 2^adc_bits - 1.
+XBARMC_HD std::int32_t weighted_adc_code(float s, float inv_step, float top, SlotWeight w) {
+  const float x = fminf(fmaxf(s * inv_step, 0.0f), top);
+  const float shifted = x + 12582912.0f;  // 1.5 x 2^23: rounds x to an integer in the low bits
+  std::uint32_t bits;
+  std::memcpy(&bits, &shifted, sizeof(bits));
+  const std::uint32_t r = bits * w.w - w.bias_w;
+  std::int32_t out;
+  std::memcpy(&out, &r, sizeof(out));
+  return out;
 }
 
 /// Division of non-negative 32-bit integers below 2^31 by a divisor fixed at launch,

@@ -107,17 +107,19 @@ void model_rates(const std::string& src, const std::string& data) {
         std::printf("%-10s warp kernel with the staged shift-add: %.0f trial-img/s (registers: %.0f)\n", name,
                     gpu_rate(study, gpu_trials, warm, "warp"), rw);
       }
-      // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, or the
-      // narrow variant at 2 (which read conv1 on 2026-11-27).
-      double r_short[2];
-      for (int i = 0; i < 2; ++i) {
-        const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", i == 0 ? "3" : "narrow");
+      // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, the
+      // narrow variant at 2 (which read conv1 on 2026-11-27), or the short variant's
+      // batched body (4 blocks per SM).
+      double r_short[3];
+      const char* short_variants[3] = {"3", "narrow", "batch"};
+      for (int i = 0; i < 3; ++i) {
+        const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", short_variants[i]);
         r_short[i] = gpu_rate(study, gpu_trials, warm, "warp");
       }
       std::printf(
           "%-10s warp kernel, tiles of <= 32 rows: short variant 4 blocks/SM %.0f, 3 blocks/SM %.0f, narrow variant "
-          "%.0f trial-img/s\n",
-          name, rw, r_short[0], r_short[1]);
+          "%.0f, batched body %.0f trial-img/s (batched / default %.3f)\n",
+          name, rw, r_short[0], r_short[1], r_short[2], r_short[2] / rw);
       const xbarmc::testing::ScopedEnv ref2("XBARMC_CUDA_REF", "2");
       std::printf("%-10s warp kernel, the float reference's kernel at 2 blocks/SM: %.0f trial-img/s (at 4: %.0f)\n",
                   name, gpu_rate(study, gpu_trials, warm, "warp"), rw);

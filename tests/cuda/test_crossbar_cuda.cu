@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../kernels/cuda/crossbar_common.cuh"
 #include "../../kernels/cuda/crossbar_cuda.cuh"
 #include "../common/error_message.hpp"
 #include "../common/scoped_env.hpp"
@@ -39,7 +40,9 @@ struct Case {
   const char* name;
   HardwareConfig hw;
   bool signed_inputs;
-  std::int64_t K = 300;  // 3 row tiles of 128 rows
+  std::int64_t K = 300;     // 3 row tiles of 128 rows
+  std::int64_t M = 40;      // 2 column tiles
+  bool batch_body = false;  // XBARMC_CUDA_SHORT=batch runs the short variant's batched body
 };
 
 std::vector<Case> cases() {
@@ -106,6 +109,9 @@ std::vector<Case> cases() {
   // 27 rows (a first convolution's 3 x 3 x 3): the warp kernel's short variant, which also
   // runs at 3 blocks per SM or as the narrow variant (XBARMC_CUDA_SHORT), with the same bits.
   c.push_back({"rows27_short", d, true, 27});
+  // 25 rows and 6 outputs (48 columns), LeNet-5's conv1 as a dense layer: also on the short
+  // variant's batched body (XBARMC_CUDA_SHORT=batch), with the same bits.
+  c.push_back({"rows25_cols48_batch", d, true, 25, 6, true});
   return c;
 }
 
@@ -141,7 +147,7 @@ class CrossbarCuda : public ::testing::TestWithParam<std::tuple<int, int>> {};
 TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   const Case cs = cases()[std::get<0>(GetParam())];
   const Variant variant = kVariants[std::get<1>(GetParam())];
-  const std::int64_t K = cs.K, M = 40, n = 96;  // 2 column tiles; shapes that do not divide the tile
+  const std::int64_t K = cs.K, M = cs.M, n = 96;  // shapes that do not divide the tile
   const int trials = 3;
   const std::uint64_t seed = 7;
   const std::uint32_t layer = 5;
@@ -215,9 +221,13 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   // than for 4 blocks per SM: the same body, so the same error sums (and outputs).
   expect_same_bits_with("XBARMC_CUDA_REF", "2");
   if (variant.kernel == cuda::CrossbarKernel::warp && cs.K <= 32) {
-    // The short variant (tiles of up to 32 rows) compiled for 3 blocks per SM, and the
-    // narrow variant on the same chunks: the same bits as the default (4 blocks per SM).
-    for (const char* v : {"3", "narrow"}) expect_same_bits_with("XBARMC_CUDA_SHORT", v);
+    // The short variant (tiles of up to 32 rows) compiled for 3 blocks per SM, the narrow
+    // variant on the same chunks, and the short variant's batched body (where it applies:
+    // detail::warp_batch_applies; else the default runs): the same bits as the default (4
+    // blocks per SM).
+    for (const char* v : {"3", "narrow", "batch"}) expect_same_bits_with("XBARMC_CUDA_SHORT", v);
+    EXPECT_EQ(cuda::detail::warp_batch_body_runs(l), cs.batch_body)
+        << "the cases that mean to run the batched body, and only they, run it";
   }
 
   // CPU: the same trials.

@@ -96,6 +96,7 @@ struct Case {
   std::int64_t M = 20;       // dense: logical columns
   int rows_k = 0;            // tiles read in row chunks: the chunk's rows the case means to test
   std::int64_t samples = 0;  // samples per trial (0: the shape's)
+  bool batch_body = false;   // read by the short variant's batched body too (warp_batch_applies)
 };
 
 std::vector<Case> cases() {
@@ -192,13 +193,24 @@ std::vector<Case> cases() {
   square.cols = 256;
   square.read_noise = 0.05;
   c.push_back({"rows256_cols256_read_noise", square, true, Shape::dense, 20});
-  c.push_back({"conv", d, false, Shape::conv});
+  c.push_back({"conv", d, false, Shape::conv, 20, 0, 0, true});
+  // Short tiles on the batched body's other paths: offset mode (input code sums), 2-bit
+  // DAC codes, 4 reads per vector (4 vectors per pass); 16-row tiles (2 row tiles of 16
+  // and 11 rows, the outputs summed over them) with signed inputs.
+  HardwareConfig o_dac2 = o;
+  o_dac2.dac_bits = 2;
+  c.push_back({"conv_offset_dac2", o_dac2, false, Shape::conv, 20, 0, 0, true});
+  HardwareConfig r16 = d;
+  r16.rows = 16;
+  c.push_back({"conv_rows16_row_tiles", r16, true, Shape::conv, 20, 0, 0, true});
   // LeNet-5's conv1 (the layer with most of the bundled study's ADC conversions): 28 x 28
   // input, 5 x 5 kernel, padding 2, 6 outputs (48 of 128 columns), signed 8-bit inputs (14
   // reads: one vector per pass, its reads across both fragments).
-  c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1});
+  c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1, 20, 0, 0, true});
   // A first convolution (3 x 3 x 3 = 27 rows: the short variant) with 20 outputs on
-  // 256-column tiles: 160 columns read in two windows.
+  // 256-column tiles: 160 columns read in two windows. (Not on the batched body: a
+  // 128-column window's column sums for 4 vectors per warp do not fit next to the short
+  // variant's chunk of 128 vectors at four blocks per SM.)
   c.push_back({"first_conv_cols256", wide, true, Shape::first_conv_wide});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
@@ -329,12 +341,21 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
   detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
   std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
-  const auto run_kernel = [&](const detail::WarpLaunch& wl, bool narrow_for_short = false) {
+  // How a short tile is read: the short variant, the narrow one, or the short variant's
+  // batched body (XBARMC_CUDA_SHORT=4, narrow, batch).
+  enum class ShortAs { short_variant, narrow, batch };
+  const auto run_kernel = [&](const detail::WarpLaunch& wl, ShortAs short_as = ShortAs::short_variant) {
     // The float reference into the outputs first (reference_layer's kernel), as on a GPU.
     const std::int64_t ref_blocks = detail::reference_blocks(wl.p, trials);
     const int ref_grid = static_cast<int>(std::min<std::int64_t>(ref_blocks, 7));  // blocks b, b + 7, ...
     simt::launch(ref_grid, detail::kRefThreads, detail::reference_smem_bytes(wl.p),
                  [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, smem); });
+    if (short_as == ShortAs::batch) {
+      ASSERT_TRUE(detail::warp_batch_applies(wl));
+      simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.batch_smem.total),
+                   [&](unsigned char* smem) { detail::warp_batch_body(wl.p, wl.batch_smem, wl.rp, smem); });
+      return;
+    }
     simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
       constexpr int narrow = cuda::warp::kMaxKSteps, tall = cuda::warp::kMaxKStepsTall,
                     short_ = cuda::warp::kShortKSteps;
@@ -343,7 +364,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
       if (noise) {
         k_steps == tall ? detail::warp_crossbar_body<true, tall>(wl.p, wl.smem, wl.rp, smem)
                         : detail::warp_crossbar_body<true, narrow>(wl.p, wl.smem, wl.rp, smem);
-      } else if (k_steps == short_ && !narrow_for_short) {
+      } else if (k_steps == short_ && short_as == ShortAs::short_variant) {
         detail::warp_crossbar_body<false, short_>(wl.p, wl.smem, wl.rp, smem);
       } else {
         k_steps == tall ? detail::warp_crossbar_body<false, tall>(wl.p, wl.smem, wl.rp, smem)
@@ -358,12 +379,12 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   // 12-bit inputs (sums up to 2^26).
   EXPECT_EQ(w.p.exact_shift_add, cs.hw.adc_bits > 0 && cs.hw.adc_bits <= 8);
   // The launch `other` run again into fresh buffers: the same output and error-sum bits.
-  const auto expect_same_bits = [&](detail::WarpLaunch other, bool narrow_for_short, const char* what) {
+  const auto expect_same_bits = [&](detail::WarpLaunch other, ShortAs short_as, const char* what) {
     std::vector<float> y_other(y.size(), -1.0f);
     std::vector<double> err_other(item_err.size(), 0.0);
     other.p.out = y_other.data();
     other.p.item_err = err_other.data();
-    run_kernel(other, narrow_for_short);
+    run_kernel(other, short_as);
     EXPECT_EQ(bits_differing(y, y_other), 0) << "outputs that differ: " << what;
     EXPECT_EQ(item_err, err_other) << what;
   };
@@ -372,13 +393,23 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     // shared memory) bit for bit: outputs and error sums.
     detail::WarpLaunch staged = w;
     staged.p.exact_shift_add = false;
-    expect_same_bits(staged, false, "the register shift-add against the staged one");
+    expect_same_bits(staged, ShortAs::short_variant, "the register shift-add against the staged one");
   }
   if (detail::warp_k_steps(w.p.rows_p, w.p.read_noise > 0.0f) == cuda::warp::kShortKSteps) {
     // Tiles of up to 32 rows: the short variant (2 k-steps) gives the bits of the narrow
     // one (8 k-steps, XBARMC_CUDA_SHORT=narrow) on the same chunks.
-    expect_same_bits(w, true, "the short variant against the narrow one");
+    expect_same_bits(w, ShortAs::narrow, "the short variant against the narrow one");
     std::printf("%s: the short variant's outputs and error sums equal the narrow variant's\n", cs.name);
+  }
+  // The short variant's batched body (XBARMC_CUDA_SHORT=batch), where it applies (short
+  // tiles, one read group, the register shift-add): the same bits as the short variant.
+  if (cs.batch_body) {
+    ASSERT_TRUE(detail::warp_batch_applies(w)) << "a case meant for the batched body";
+  }
+  if (detail::warp_batch_applies(w)) {
+    expect_same_bits(w, ShortAs::batch, "the batched body against the short variant");
+    std::printf("%s: the batched body (%d vectors per warp batch) gives the short variant's outputs and error sums\n",
+                cs.name, w.batch_smem.batch);
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());

@@ -12,6 +12,7 @@
 #include "../../kernels/cuda/warp_layout.hpp"
 #include "xbarmc/physics/dac.hpp"
 #include "xbarmc/rng/counter.hpp"
+#include "xbarmc/rng/distributions.hpp"
 
 using namespace xbarmc;
 namespace warp = xbarmc::cuda::warp;
@@ -344,4 +345,41 @@ TEST(WarpLayout, PackedMagnitudesGiveBothRowsDacCodes) {
       }
     }
   EXPECT_GT(checked, 100000);
+}
+
+// The batched body's weighted ADC code equals physics::adc_code_int times the slot's
+// weight (+-2^k) wherever the product fits int32 (as under exact_shift_add): for every ADC
+// width, signals below, at, between and past the codes, -0, infinities and NaN.
+TEST(WarpLayout, WeightedAdcCodeEqualsTheCodeTimesTheWeight) {
+  std::int64_t checked = 0;
+  for (int adc_bits = 1; adc_bits <= 16; ++adc_bits) {
+    const float top = static_cast<float>((1u << adc_bits) - 1u);
+    for (const float inv : {1.0f, 0.37f, 3.0e-5f, 4096.0f}) {
+      std::vector<float> s = {0.0f,
+                              -0.0f,
+                              -1.0f,
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::max(),
+                              std::numeric_limits<float>::denorm_min()};
+      for (float k = 0.0f; k <= top + 2.0f; k += (top > 64.0f ? top / 64.0f : 1.0f))
+        for (const float d : {-0.5f, 0.0f, 0.5f, 0.25f}) s.push_back((k + d) / inv);
+      for (std::uint32_t i = 0; i < 200; ++i) s.push_back((2.0f * rng::u01f(word(9, i)) - 0.5f) * top / inv);
+      for (int k = 0; adc_bits + k + 1 <= 31; ++k)
+        for (const int sign : {1, -1}) {
+          const int w = sign * (1 << k);
+          const warp::SlotWeight sw = warp::slot_weight_bits(w);
+          for (const float x : s) {
+            const std::int64_t want = static_cast<std::int64_t>(physics::adc_code_int(x, inv, adc_bits)) * w;
+            ASSERT_EQ(warp::weighted_adc_code(x, inv, top, sw), want)
+                << "signal " << x << " x " << inv << ", " << adc_bits << "-bit ADC, weight " << w;
+            ++checked;
+          }
+        }
+    }
+  }
+  // A slot without a read (weight 0) gives 0.
+  EXPECT_EQ(warp::weighted_adc_code(100.0f, 1.0f, 255.0f, warp::slot_weight_bits(0)), 0);
+  EXPECT_GT(checked, 1000000);
 }
