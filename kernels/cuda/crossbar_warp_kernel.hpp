@@ -251,6 +251,20 @@ XBARMC_SIMT void load_levels(const LayerParams& p, std::int64_t chip, int col0, 
   }
 }
 
+/// The A operands of a product: the levels' hi and lo parts of columns m0..m0 + 15 and
+/// rows ks x 16..+15 (transposed in shared memory, ldk f16 per column), each by one
+/// ldmatrix (the registers a_register names: warp::a_ldmatrix_row). A column's rows start
+/// 16-byte aligned: the buffers are 128-byte aligned and ldk = rows_k + 8 with rows_k a
+/// multiple of 16; the padding also keeps an ldmatrix phase's 8 rows on 8 different
+/// 4-bank groups.
+XBARMC_SIMT void load_a(const __half* Bh, const __half* Bl, int ldk, int m0, int ks, int lane, std::uint32_t (&ah)[4],
+                        std::uint32_t (&al)[4]) {
+  const warp::RowCol e = warp::a_ldmatrix_row(lane);
+  const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;
+  simt::ldmatrix_x4(ah, Bh + idx);
+  simt::ldmatrix_x4(al, Bl + idx);
+}
+
 /// The register shift-add's sums over a vector's reads (warp::exact_shift_add): r holds
 /// this lane's weighted ADC codes per [fragment][row half][slot of the lane's pair]; adds
 /// the pair, then across the quad's lanes (two shfl_xor) and over the two fragments, as
@@ -484,13 +498,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               for (int ks = 0; ks < kKSteps; ++ks) {
                 if (ks >= nks) break;
                 std::uint32_t ah[4], al[4];
-                XBARMC_UNROLL
-                for (int r = 0; r < 4; ++r) {
-                  const warp::RowCol e = warp::a_register(lane, r);
-                  const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
-                  ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
-                  al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
-                }
+                load_a(Bh, Bl, ldk, m0, ks, lane, ah, al);
                 XBARMC_UNROLL
                 for (int f = 0; f < warp::kFrags; ++f) {
                   simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
@@ -812,13 +820,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
             for (int ks = 0; ks < kKSteps; ++ks) {
               if (ks >= nks) break;
               std::uint32_t ah[4], al[4];
-              XBARMC_UNROLL
-              for (int r = 0; r < 4; ++r) {
-                const warp::RowCol e = warp::a_register(lane, r);
-                const int idx = (m0 + e.row) * ldk + ks * 16 + e.col;  // even: 4-byte aligned pairs
-                ah[r] = *reinterpret_cast<const std::uint32_t*>(Bh + idx);
-                al[r] = *reinterpret_cast<const std::uint32_t*>(Bl + idx);
-              }
+              load_a(Bh, Bl, ldk, m0, ks, lane, ah, al);
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
                 simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);

@@ -3,7 +3,7 @@
 /// The thread, barrier, shuffle and tensor-core primitives a kernel body uses, so that
 /// the same body runs on the GPU and, for tests without a GPU, on the CPU:
 /// - in CUDA device code they are the intrinsics (threadIdx, __syncthreads, __syncwarp,
-///   __shfl_xor_sync, mma.sync.m16n8k16);
+///   __shfl_xor_sync, mma.sync.m16n8k16, ldmatrix);
 /// - in host code (g++) a block is emulated with one fiber per GPU thread on the calling
 ///   OS thread (kernels/cuda/simt_emulator.cpp): a thread runs until it waits at a block
 ///   or warp barrier, shuffles and the warp-collective mma exchange their operands
@@ -45,6 +45,20 @@ XBARMC_SIMT void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint
   __trap();  // built for sm_80 and newer only (CMAKE_CUDA_ARCHITECTURES)
 #endif
 }
+/// ldmatrix.sync.aligned.m8n8.x4.shared.b16: four 8 x 8 matrices of f16 from shared
+/// memory, lane 8 i + j giving the address of row j of matrix i (16 bytes, 16-byte
+/// aligned); register i of lane l receives word l % 4 (elements 2 (l % 4), + 1) of row
+/// l / 4 of matrix i.
+XBARMC_SIMT void ldmatrix_x4(std::uint32_t (&r)[4], const void* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const auto a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+#else
+  __trap();  // built for sm_80 and newer only (CMAKE_CUDA_ARCHITECTURES)
+#endif
+}
 
 }  // namespace xbarmc::simt
 
@@ -53,6 +67,7 @@ XBARMC_SIMT void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint
 #include <cuda_fp16.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #define XBARMC_SIMT inline
@@ -139,6 +154,26 @@ T shfl_xor(T v, int mask) {
   T r;
   std::memcpy(&r, &w.exchange[s][lane ^ mask], sizeof(T));
   return r;
+}
+
+/// ldmatrix.sync.aligned.m8n8.x4.shared.b16 by the PTX ISA: lane 8 i + j gives the
+/// address of row j of matrix i (16 bytes; a row not 16-byte aligned is an error, as it is
+/// undefined on a GPU); register i of lane l receives word l % 4 of row l / 4 of matrix i.
+/// The addresses are exchanged like shfl_xor's values.
+inline void ldmatrix_x4(std::uint32_t (&r)[4], const void* row) {
+  if (reinterpret_cast<std::uintptr_t>(row) % 16 != 0)
+    throw std::logic_error("ldmatrix_x4: a row address that is not 16-byte aligned");
+  emu::Warp& w = emu::warp();
+  const int lane = emu::current_fiber() % 32;
+  const int s = w.shfl_turn[lane];
+  w.shfl_turn[lane] = 1 - s;
+  w.exchange[s][lane] = reinterpret_cast<std::uintptr_t>(row);
+  w.barrier.wait();
+  for (int i = 0; i < 4; ++i) {
+    const auto* p =
+        reinterpret_cast<const unsigned char*>(static_cast<std::uintptr_t>(w.exchange[s][8 * i + lane / 4]));
+    std::memcpy(&r[i], p + 4 * (lane % 4), sizeof(std::uint32_t));
+  }
 }
 
 /// D += A x B for one m16n8k16 fragment set, the operands of all 32 lanes gathered by

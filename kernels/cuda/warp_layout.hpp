@@ -243,6 +243,18 @@ XBARMC_HD RowCol a_register(int lane, int r) {
   return e;
 }
 
+/// The A operand by ldmatrix (simt::ldmatrix_x4) from levels stored [row][k] (k
+/// contiguous): the fragment element (row, first column) of the 8-element row whose
+/// address `lane` gives. Lane 8 i + j gives row j of 8 x 8 matrix i, and matrix i is what
+/// a_register puts in register i: rows 0-7 (i even) or 8-15 (odd), columns 0-7 (i < 2)
+/// or 8-15; so register i of lane l receives the elements a_register(l, i) names.
+XBARMC_HD RowCol a_ldmatrix_row(int lane) {
+  RowCol e;
+  e.row = (lane & 7) + ((lane >> 3) & 1) * 8;
+  e.col = (lane >> 4) * 8;
+  return e;
+}
+
 /// B operand (16 x 8, "col"): register r (0..1) of `lane` holds (row, col) low and
 /// (row + 1, col) high.
 XBARMC_HD RowCol b_register(int lane, int r) {

@@ -628,6 +628,36 @@ TEST(SimtEmulator, MmaShuffleAndBarriers) {
 
 // Consecutive mma calls each multiply their own operands (the emulator lays out a call's
 // A and B once per warp and alternates two operand sets).
+// ldmatrix by the PTX ISA's rule (simt.hpp), with the row addresses warp::a_ldmatrix_row
+// gives, loads the A registers a_register names; a row address that is not 16-byte
+// aligned is an error.
+TEST(SimtEmulator, LdmatrixLoadsTheARegisters) {
+  constexpr int ldk = 40;  // 32 rows + the kernel's padding of 8
+  std::vector<std::uint32_t> got(32 * 4), want(32 * 4);
+  simt::launch(1, 32, sizeof(__half) * 32 * ldk, [&](unsigned char* smem) {
+    auto* m = reinterpret_cast<unsigned short*>(smem);
+    const int lane = simt::thread_x();
+    for (int i = lane; i < 32 * ldk; i += 32) m[i] = static_cast<unsigned short>(i * 7 + 3);
+    simt::sync_warp();
+    const int m0 = 16, ks = 1;  // the second fragment, the second k-step
+    const cuda::warp::RowCol e = cuda::warp::a_ldmatrix_row(lane);
+    std::uint32_t r[4];
+    simt::ldmatrix_x4(r, m + (m0 + e.row) * ldk + ks * 16 + e.col);
+    for (int i = 0; i < 4; ++i) {
+      got[lane * 4 + i] = r[i];
+      const cuda::warp::RowCol a = cuda::warp::a_register(lane, i);
+      std::memcpy(&want[lane * 4 + i], m + (m0 + a.row) * ldk + ks * 16 + a.col, sizeof(std::uint32_t));
+    }
+  });
+  EXPECT_EQ(got, want);
+  EXPECT_THROW(simt::launch(1, 32, 1024,
+                            [&](unsigned char* smem) {
+                              std::uint32_t r[4];
+                              simt::ldmatrix_x4(r, smem + 8);
+                            }),
+               std::logic_error);
+}
+
 TEST(SimtEmulator, ConsecutiveMmasUseTheirOwnOperands) {
   constexpr int kCalls = 5;
   float D[32][4] = {};

@@ -65,6 +65,19 @@ TEST(WarpLayout, RegisterFormulasMatchThePtxElementFormulas) {
   }
 }
 
+// ldmatrix (PTX ISA, "Warp-level matrix load instruction: ldmatrix"): register i of lane l
+// receives word l % 4 of row l / 4 of matrix i, whose row j's address lane 8 i + j gives.
+// With the addresses of a_ldmatrix_row, those are the elements a_register names.
+TEST(WarpLayout, LdmatrixRowsGiveTheARegisters) {
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i) {
+      const warp::RowCol row = warp::a_ldmatrix_row(8 * i + lane / 4);  // the lane that gives the row
+      const warp::RowCol e = warp::a_register(lane, i);
+      EXPECT_EQ(row.row, e.row) << "lane " << lane << ", register " << i;
+      EXPECT_EQ(row.col + 2 * (lane % 4), e.col) << "lane " << lane << ", register " << i;
+    }
+}
+
 TEST(WarpLayout, ReadPlansCoverEveryReadOnce) {
   for (int reads = 1; reads <= warp::kMaxReads; ++reads) {
     const warp::ReadPlan p = warp::read_plan(reads);
