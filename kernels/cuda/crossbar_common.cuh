@@ -547,9 +547,9 @@ bool warp_kernel_supports(const CrossbarLaunch& l);
 /// Why the warp kernel cannot run a launch, naming the key to change ("" when it can).
 std::string warp_kernel_refusal(const CrossbarLaunch& l);
 std::int64_t warp_items(const CrossbarLaunch& l);
-/// True when XBARMC_CUDA_SHORT=batch runs this launch on the short variant's batched body
-/// (warp_batch_applies; with the register shift-add), not the default short variant.
-bool warp_batch_body_runs(const CrossbarLaunch& l);
+/// True when XBARMC_CUDA_BATCH=on runs this launch on the batched body (warp_batch_applies,
+/// with the register shift-add).
+bool warp_batch_body_applies(const CrossbarLaunch& l);
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream);
 
 }  // namespace xbarmc::cuda::detail

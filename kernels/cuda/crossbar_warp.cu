@@ -25,17 +25,20 @@ __global__ void __launch_bounds__(kThreads, kBlocks)
   warp_crossbar_body<kNoise, kKSteps>(p, w, rp, smem);
 }
 
-// The short variant's batched body (XBARMC_CUDA_SHORT=batch), compiled for four blocks per
-// SM like the short variant.
-__global__ void __launch_bounds__(kThreads, 4) warp_batch_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
+// The batched body (XBARMC_CUDA_BATCH=on) of the short and narrow variants, compiled for
+// their blocks per SM.
+template <int kKSteps, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
+__global__ void __launch_bounds__(kThreads, kBlocks) warp_batch_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
   extern __shared__ __align__(128) unsigned char smem[];
-  warp_batch_body(p, w, rp, smem);
+  warp_batch_body<kKSteps>(p, w, rp, smem);
 }
 
+template <int kKSteps>
 void launch_batch(const WarpLaunch& w, cudaStream_t stream) {
   const int smem = w.batch_smem.total;
-  XBARMC_CUDA_CHECK(cudaFuncSetAttribute(warp_batch_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  warp_batch_kernel<<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.batch_smem, w.rp);
+  XBARMC_CUDA_CHECK(
+      cudaFuncSetAttribute(warp_batch_kernel<kKSteps>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  warp_batch_kernel<kKSteps><<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.batch_smem, w.rp);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
@@ -49,17 +52,19 @@ void launch_variant(const WarpLaunch& w, cudaStream_t stream) {
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
-// XBARMC_CUDA_SHORT=4|3|narrow|batch: what reads tiles of up to 32 rows without read
-// noise: the short variant compiled for four blocks per SM (the default: 64 registers, some
-// spilled), for three (80 registers), the narrow variant (two blocks per SM; the variant
-// that read conv1 in the device check of 2026-11-27), or the short variant's batched body
-// (warp_batch_body, four blocks per SM; where it applies, warp_batch_applies, else the
-// default). The same chunks either way, so the same results; for benchmarks.
-constexpr int kShortBatch = 5;
+// XBARMC_CUDA_SHORT=4|3|narrow: what reads tiles of up to 32 rows without read noise: the
+// short variant compiled for four blocks per SM (the default: 64 registers, some spilled),
+// for three (80 registers), or the narrow variant (two blocks per SM; the variant that
+// read conv1 in the device check of 2026-11-27). The same chunks and shared-memory layout
+// either way, so the same results; for benchmarks.
 int short_variant_blocks() {
-  return env_choice("XBARMC_CUDA_SHORT", "a variant for short tiles",
-                    {{"4", 4}, {"3", 3}, {"narrow", 0}, {"batch", kShortBatch}});
+  return env_choice("XBARMC_CUDA_SHORT", "a variant for short tiles", {{"4", 4}, {"3", 3}, {"narrow", 0}});
 }
+
+// XBARMC_CUDA_BATCH=off|on: whether the short and narrow variants run their batched body
+// (warp_batch_body) where it applies (warp_batch_applies). Off by default until a device
+// check has timed it; the same chunks, so the same results.
+bool batched_body() { return env_choice("XBARMC_CUDA_BATCH", "the batched body", {{"off", 0}, {"on", 1}}) != 0; }
 
 // XBARMC_CUDA_SHIFT_ADD=registers|staged: where the warp kernel adds a vector's reads
 // when their sums are exact (warp::exact_shift_add): across lanes in registers (the
@@ -108,7 +113,7 @@ std::int64_t warp_items(const CrossbarLaunch& l) {
   return (vectors + V - 1) / V * l.m->n_windows * l.trials;
 }
 
-bool warp_batch_body_runs(const CrossbarLaunch& l) {
+bool warp_batch_body_applies(const CrossbarLaunch& l) {
   return warp_kernel_supports(l) &&
          warp_batch_applies(prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors()));
 }
@@ -118,18 +123,15 @@ void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   w.p.exact_shift_add = w.p.exact_shift_add && shift_add_in_registers();
   const bool noise = w.p.read_noise > 0.0f;
   const int k_steps = warp_k_steps(w.p.rows_p, noise);
-  if (noise) {
+  const int short_blocks = k_steps == warp::kShortKSteps && !noise ? short_variant_blocks() : 4;
+  if (batched_body() && warp_batch_applies(w) && (k_steps == warp::kMaxKSteps || short_blocks == 4)) {
+    k_steps == warp::kShortKSteps ? launch_batch<warp::kShortKSteps>(w, stream)
+                                  : launch_batch<warp::kMaxKSteps>(w, stream);
+  } else if (noise) {
     k_steps == warp::kMaxKStepsTall ? launch_variant<true, warp::kMaxKStepsTall>(w, stream)
                                     : launch_variant<true, warp::kMaxKSteps>(w, stream);
   } else if (k_steps == warp::kShortKSteps) {
-    switch (short_variant_blocks()) {
-      case kShortBatch:
-        if (warp_batch_applies(w)) {
-          launch_batch(w, stream);
-        } else {
-          launch_variant<false, warp::kShortKSteps, 4>(w, stream);
-        }
-        break;
+    switch (short_blocks) {
       case 4:
         launch_variant<false, warp::kShortKSteps, 4>(w, stream);
         break;

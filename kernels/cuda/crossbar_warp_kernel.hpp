@@ -129,18 +129,19 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   return s;
 }
 
-/// The batched short body's layout (warp_batch_body): the block-wide buffers of `base`
-/// (the short variant's layout for the same chunks) and per warp a batch of vectors' input
-/// codes ([batch][cstride] words: per phase rows_k / 2 packed pairs) and their digitized
-/// column sums ([batch][cols_p] int32). The largest batch of 32, 16, 8 or 4 vectors whose
-/// block fits `budget` bytes; batch 0 when none does. cstride = rows_k + 32 / batch words
-/// (rows_k a multiple of 16): the gather's stores, lane (vector v, part u) at word
-/// v x cstride + u, fall in 32 different banks.
-inline WarpSmem warp_batch_smem(const WarpSmem& base, int cols_p, int budget) {
+/// The batched body's layout (warp_batch_body): the block-wide buffers of `base` (the
+/// short or narrow variant's layout for the same chunks) and per warp a batch of vectors'
+/// input codes ([batch][cstride] words: per phase rows_k / 2 packed pairs) and their
+/// digitized column sums ([batch][cols_p] int32). The largest batch of 32, 16, 8 or 4
+/// vectors whose block fits `budget` bytes; batch 0 when none does. cstride = the least
+/// number of words >= the codes' that is 32 / batch modulo 32: the gather's stores, lane
+/// (vector v, part u) at word v x cstride + u, fall in 32 different banks.
+inline WarpSmem warp_batch_smem(const WarpSmem& base, int cols_p, int phases, int budget) {
   for (const int batch : {32, 16, 8, 4}) {
     WarpSmem s = base;
     s.batch = batch;
-    s.cstride = s.rows_k + 32 / batch;
+    const int words = phases * s.rows_k / 2, parts = 32 / batch;
+    s.cstride = words + ((parts - words) % 32 + 32) % 32;
     s.s = 0;
     s.col = align_up(static_cast<int>(sizeof(std::uint32_t)) * batch * s.cstride, 16);
     s.stage = s.part = s.col;  // (unused)
@@ -636,12 +637,13 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   }
 }
 
-/// The short variant's batched body (XBARMC_CUDA_SHORT=batch): tiles read over at most 32
-/// rows (one row chunk, two mma k-steps), without read noise, one read group, the
-/// register shift-add (p.exact_shift_add). It computes what warp_crossbar_body computes on
-/// the same chunks, in the same arithmetic and order, so the same bits
-/// (tests/simt/ compares them on every case it applies to); it organizes a warp's work
-/// in batches of w.batch vectors (warp_batch_smem) rather than in passes of one to four:
+/// The batched body (XBARMC_CUDA_BATCH=on) of the short and narrow variants (kKSteps 2 or
+/// 8: tiles read over at most 32 or 128 rows, one row chunk), without read noise, one read
+/// group, the register shift-add (p.exact_shift_add). It computes what
+/// warp_crossbar_body computes on the same chunks, in the same arithmetic and order, so
+/// the same bits (tests/simt/ compares them on every case it applies to); it organizes a
+/// warp's work in batches of w.batch vectors (warp_batch_smem) rather than in passes of
+/// one to four:
 ///   1. gather + quantize: each lane takes one vector of the batch (and a share of its
 ///      rows, 32 / batch lanes per vector), so a vector's site is decoded once and the
 ///      gathers of consecutive positions load neighbouring inputs;
@@ -653,9 +655,10 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 /// What a lane's read slots are (their vector within the pass, phase, step, weight, and
 /// which vector's columns the lane writes) is the same in every pass of the launch and is
 /// decoded once, before the first item.
+template <int kKSteps>
 XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                  unsigned char* smem) {
-  constexpr int kKSteps = warp::kShortKSteps;
+  static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps, "the short or the narrow variant");
   __half* Bh = reinterpret_cast<__half*>(smem + w.bh);         // [cols_p][ldk] effective levels, hi part, transposed
   __half* Bl = reinterpret_cast<__half*>(smem + w.bl);         // lo part
   int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);      // [rows_p] each row's input (RowInput)
@@ -887,12 +890,13 @@ struct WarpLaunch {
   WarpSmem batch_smem{};  // warp_batch_body's layout for the same chunks (batch 0: not for this layer)
 };
 
-/// True when warp_batch_body runs the launch: a short tile (warp_k_steps) without read
-/// noise, one read group, the register shift-add, and a batch layout that fits the
-/// variant's blocks per SM.
+/// True when warp_batch_body can run the launch: a tile of the short or narrow variant
+/// (warp_k_steps; one row chunk) without read noise, one read group, the register
+/// shift-add, and a batch layout that fits the variant's blocks per SM.
 inline bool warp_batch_applies(const WarpLaunch& w) {
+  const int k_steps = warp_k_steps(w.p.rows_p, false);
   return w.batch_smem.batch > 0 && w.p.read_noise <= 0.0f && w.rp.groups == 1 && w.p.exact_shift_add &&
-         warp_k_steps(w.p.rows_p, false) == warp::kShortKSteps && w.smem.rows_k == w.p.rows_p;
+         (k_steps == warp::kShortKSteps || k_steps == warp::kMaxKSteps) && w.smem.rows_k == w.p.rows_p;
 }
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
@@ -913,8 +917,8 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   w.grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   w.p = p;
   w.smem = chunking.smem;
-  if (warp_k_steps(p.rows_p, p.read_noise > 0.0f) == warp::kShortKSteps)
-    w.batch_smem = warp_batch_smem(chunking.smem, p.cols_p, warp_smem_budget(chunking.blocks_per_sm));
+  if (chunking.smem.rows_k == p.rows_p && warp_k_steps(p.rows_p, p.read_noise > 0.0f) != warp::kMaxKStepsTall)
+    w.batch_smem = warp_batch_smem(chunking.smem, p.cols_p, p.phases, warp_smem_budget(chunking.blocks_per_sm));
   return w;
 }
 

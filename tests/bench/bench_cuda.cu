@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../kernels/cuda/crossbar_common.cuh"
 #include "../../kernels/cuda/crossbar_cuda.cuh"
 #include "../common/scoped_env.hpp"
 #include "xbarmc/backend.hpp"
@@ -107,19 +108,27 @@ void model_rates(const std::string& src, const std::string& data) {
         std::printf("%-10s warp kernel with the staged shift-add: %.0f trial-img/s (registers: %.0f)\n", name,
                     gpu_rate(study, gpu_trials, warm, "warp"), rw);
       }
-      // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, the
-      // narrow variant at 2 (which read conv1 on 2026-11-27), or the short variant's
-      // batched body (4 blocks per SM).
-      double r_short[3];
-      const char* short_variants[3] = {"3", "narrow", "batch"};
-      for (int i = 0; i < 3; ++i) {
-        const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", short_variants[i]);
+      // conv1 (25 rows) on the short variant at 4 blocks per SM (the default), 3, or the
+      // narrow variant at 2 (which read conv1 on 2026-11-27).
+      double r_short[2];
+      for (int i = 0; i < 2; ++i) {
+        const xbarmc::testing::ScopedEnv short_tiles("XBARMC_CUDA_SHORT", i == 0 ? "3" : "narrow");
         r_short[i] = gpu_rate(study, gpu_trials, warm, "warp");
       }
       std::printf(
           "%-10s warp kernel, tiles of <= 32 rows: short variant 4 blocks/SM %.0f, 3 blocks/SM %.0f, narrow variant "
-          "%.0f, batched body %.0f trial-img/s (batched / default %.3f)\n",
-          name, rw, r_short[0], r_short[1], r_short[2], r_short[2] / rw);
+          "%.0f trial-img/s\n",
+          name, rw, r_short[0], r_short[1]);
+      {
+        // The batched body of the short and narrow variants (conv1, conv2 and the dense
+        // layers where it fits), opt-in until timed.
+        const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
+        const double rbat = gpu_rate(study, gpu_trials, warm, "warp");
+        std::printf(
+            "%-10s warp kernel with the batched body (XBARMC_CUDA_BATCH=on): %.0f trial-img/s (default %.0f: "
+            "batched / default %.3f)\n",
+            name, rbat, rw, rbat / rw);
+      }
       const xbarmc::testing::ScopedEnv ref2("XBARMC_CUDA_REF", "2");
       std::printf("%-10s warp kernel, the float reference's kernel at 2 blocks/SM: %.0f trial-img/s (at 4: %.0f)\n",
                   name, gpu_rate(study, gpu_trials, warm, "warp"), rw);
@@ -192,6 +201,16 @@ void crossbar_vs_gemm() {
     for (std::size_t i = 0; i < y_warp.size(); ++i)
       differ_staged += std::memcmp(&y_warp[i], &y_staged[i], sizeof(float)) != 0;
   }
+  double xbw_batch_ms = 0.0;  // the warp kernel's batched body (XBARMC_CUDA_BATCH=on), where it applies
+  std::size_t differ_batch = 0;
+  {
+    const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
+    xbw_batch_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+    const auto y_batch = d_y.to_host();
+    for (std::size_t i = 0; i < y_warp.size(); ++i)
+      differ_batch += std::memcmp(&y_warp[i], &y_batch[i], sizeof(float)) != 0;
+  }
+  const bool batch_runs = cuda::detail::warp_batch_body_applies(l);
   // The float reference of the error sums, which every kernel's time above includes.
   const double ref_ms = timer.median_ms([&] { cuda::crossbar_reference(l, nullptr); }, 5);
   double ref2_ms = 0.0;  // its kernel compiled for ptxas's choice of registers (XBARMC_CUDA_REF=2)
@@ -243,12 +262,17 @@ void crossbar_vs_gemm() {
       "  warp kernel, staged shift-add %8.3f ms  %8.2f T cell-MAC/s  (%zu outputs differ from the registers')\n",
       xbw_staged_ms, rate(xbw_staged_ms), differ_staged);
   std::printf(
+      "  warp kernel, batched body  %8.3f ms  %8.2f T cell-MAC/s  (%s; %zu outputs differ from the default's; "
+      "batched / SGEMM below)\n",
+      xbw_batch_ms, rate(xbw_batch_ms), batch_runs ? "it runs this layer" : "it does not apply: the default ran",
+      differ_batch);
+  std::printf(
       "  each includes the float reference of the error sums: %.3f ms alone (its kernel at 2 blocks per SM: %.3f "
       "ms)\n",
       ref_ms, ref2_ms);
   std::printf("  fastest: %.3f ms, %.2f T cell-MAC/s\n", xb_ms, xb_rate / 1e12);
-  std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f\n", sgemm_ms, s_rate / 1e12,
-              xb_rate / s_rate);
+  std::printf("  cuBLAS SGEMM      %8.3f ms  %8.2f T MAC/s   crossbar / SGEMM = %.2f (batched body / SGEMM = %.2f)\n",
+              sgemm_ms, s_rate / 1e12, xb_rate / s_rate, sgemm_ms / xbw_batch_ms);
   std::printf(
       "  cuBLAS FP16 GEMM  %8.3f ms  %8.2f T MAC/s   crossbar / FP16 GEMM = %.2f (the crossbar does two FP16 "
       "products per read: hi + lo)\n",

@@ -86,7 +86,7 @@ cuda::LayerGeometry square_conv(int C, int size, int kernel, int stride, int pad
   return g;
 }
 
-enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1, first_conv_wide };
+enum class Shape { dense, conv, conv_groups, transposed, lenet_conv1, lenet_conv2, first_conv_wide };
 
 struct Case {
   const char* name;
@@ -207,6 +207,10 @@ std::vector<Case> cases() {
   // input, 5 x 5 kernel, padding 2, 6 outputs (48 of 128 columns), signed 8-bit inputs (14
   // reads: one vector per pass, its reads across both fragments).
   c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1, 20, 0, 0, true});
+  // LeNet-5's conv2: 6 x 14 x 14 input (ReLU outputs: unsigned 8-bit, 8 reads), 5 x 5
+  // kernel (150 rows: row tiles of 128 and 22 on the narrow variant), 16 outputs (128
+  // columns); on the narrow variant's batched body too.
+  c.push_back({"lenet_conv2", d, false, Shape::lenet_conv2, 20, 0, 0, true});
   // A first convolution (3 x 3 x 3 = 27 rows: the short variant) with 20 outputs on
   // 256-column tiles: 160 columns read in two windows. (Not on the batched body: a
   // 128-column window's column sums for 4 vectors per warp do not fit next to the short
@@ -231,6 +235,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   // conv_groups: group 1 of 2 (4 input channels, 2 x 2 kernel, dilation 2, 2 + 2 outputs).
   // transposed: constant-first MatMul, each sample K x positions; bias, ReLU.
   // lenet_conv1: 1 x 28 x 28 input, 5 x 5 kernel, padding 2 (K = 25, 784 positions), 1 sample.
+  // lenet_conv2: 6 x 14 x 14 input, 5 x 5 kernel (K = 150, 100 positions), 2 samples.
   // first_conv_wide: 3 x 8 x 8 input, 3 x 3 kernel, padding 1 (K = 27, 64 positions), 20
   //   outputs, 4 samples.
   cuda::LayerGeometry geo;
@@ -247,6 +252,10 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     case Shape::lenet_conv1:
       geo = square_conv(1, 28, 5, 1, 2, 6);
       samples = 1;
+      break;
+    case Shape::lenet_conv2:
+      geo = square_conv(6, 14, 5, 1, 0, 16);
+      samples = 2;
       break;
     case Shape::first_conv_wide:
       geo = square_conv(3, 8, 3, 1, 1, 20);
@@ -279,7 +288,8 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
   if (cs.samples > 0) samples = cs.samples;
   const int group = cs.shape == Shape::conv_groups ? 1 : 0;
-  const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::lenet_conv1 || cs.shape == Shape::transposed;
+  const bool bias_relu = cs.shape == Shape::conv || cs.shape == Shape::lenet_conv1 || cs.shape == Shape::lenet_conv2 ||
+                         cs.shape == Shape::transposed;
   const std::int64_t K = geo.K, M = geo.M, P = geo.positions;
   const int trials = 2;
   const std::uint64_t seed = 7;
@@ -341,8 +351,9 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const physics::InputPlan plan = physics::input_plan(cs.hw.input_bits, cs.hw.dac_bits, xq.is_signed());
   detail::WarpLaunch w = detail::prepare_warp_launch(detail::common_params(hm, l, plan), trials, 1);
   std::vector<double> item_err(static_cast<std::size_t>(2 * w.p.items), 0.0);
-  // How a short tile is read: the short variant, the narrow one, or the short variant's
-  // batched body (XBARMC_CUDA_SHORT=4, narrow, batch).
+  // How a tile is read: by its variant (a short tile by the short variant), a short tile by
+  // the narrow variant (XBARMC_CUDA_SHORT=narrow), or by the batched body
+  // (XBARMC_CUDA_BATCH=on).
   enum class ShortAs { short_variant, narrow, batch };
   const auto run_kernel = [&](const detail::WarpLaunch& wl, ShortAs short_as = ShortAs::short_variant) {
     // The float reference into the outputs first (reference_layer's kernel), as on a GPU.
@@ -352,8 +363,11 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
                  [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, smem); });
     if (short_as == ShortAs::batch) {
       ASSERT_TRUE(detail::warp_batch_applies(wl));
-      simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.batch_smem.total),
-                   [&](unsigned char* smem) { detail::warp_batch_body(wl.p, wl.batch_smem, wl.rp, smem); });
+      const bool short_tile = detail::warp_k_steps(wl.p.rows_p, false) == cuda::warp::kShortKSteps;
+      simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.batch_smem.total), [&](unsigned char* smem) {
+        short_tile ? detail::warp_batch_body<cuda::warp::kShortKSteps>(wl.p, wl.batch_smem, wl.rp, smem)
+                   : detail::warp_batch_body<cuda::warp::kMaxKSteps>(wl.p, wl.batch_smem, wl.rp, smem);
+      });
       return;
     }
     simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.smem.total), [&](unsigned char* smem) {
@@ -401,15 +415,17 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     expect_same_bits(w, ShortAs::narrow, "the short variant against the narrow one");
     std::printf("%s: the short variant's outputs and error sums equal the narrow variant's\n", cs.name);
   }
-  // The short variant's batched body (XBARMC_CUDA_SHORT=batch), where it applies (short
-  // tiles, one read group, the register shift-add): the same bits as the short variant.
+  // The batched body (XBARMC_CUDA_BATCH=on), where it applies (short and narrow tiles in
+  // one row chunk, one read group, the register shift-add): the same bits as the variant.
   if (cs.batch_body) {
     ASSERT_TRUE(detail::warp_batch_applies(w)) << "a case meant for the batched body";
   }
   if (detail::warp_batch_applies(w)) {
-    expect_same_bits(w, ShortAs::batch, "the batched body against the short variant");
-    std::printf("%s: the batched body (%d vectors per warp batch) gives the short variant's outputs and error sums\n",
-                cs.name, w.batch_smem.batch);
+    expect_same_bits(w, ShortAs::batch, "the batched body against the variant");
+    std::printf(
+        "%s: the batched body (%d vectors per warp batch, %d-row tiles) gives the variant's outputs and error "
+        "sums\n",
+        cs.name, w.batch_smem.batch, w.p.rows_p);
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
