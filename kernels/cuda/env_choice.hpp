@@ -1,6 +1,7 @@
 #pragma once
 // A CUDA-backend setting chosen by an environment variable among named values (host only,
-// no CUDA): XBARMC_CUDA_KERNEL, XBARMC_CUDA_SHORT, XBARMC_CUDA_SHIFT_ADD, XBARMC_CUDA_REF.
+// no CUDA): XBARMC_CUDA_KERNEL, XBARMC_CUDA_SHORT, XBARMC_CUDA_BATCH, XBARMC_CUDA_SHIFT_ADD,
+// XBARMC_CUDA_REF.
 
 #include <cstdlib>
 #include <initializer_list>
