@@ -6,7 +6,7 @@
 # trial, with the GPU time of every stage),
 # the GPU benchmark, and a short table last. The logs go, as one archive, to
 # $OUT/device-check.tar.gz when OUT is set (a lent machine returns at most 8 files). Every stage has its
-# own time limit (110 + 110 + 60 + 2 x 30 + 130 s = 470 s at most): under 8 minutes.
+# own time limit (110 + 110 + 60 + 3 x 20 + 130 s = 470 s at most): under 8 minutes.
 #   scripts/device-check.sh
 set -uo pipefail
 LOG=/tmp/xbarmc-device-check
@@ -24,15 +24,16 @@ result[cuda_tests]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
 echo "== compute-sanitizer memcheck and racecheck (small cases)"
 if command -v compute-sanitizer >/dev/null; then
   timeout 110 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*:DigitalOps/OpsCuda.*' \
+    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Variants/CrossbarCuda.*/rows25_cols48_batch_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*:DigitalOps/OpsCuda.*' \
     >"$LOG/memcheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/memcheck.log"
   result[memcheck]=$([ $rc -eq 0 ] && echo pass || echo "FAIL (rc $rc)")
-  # Shared-memory hazards of the warp kernel (per-warp staging reused across passes) and
-  # of the IR-drop PCG's block reductions.
+  # Shared-memory hazards of the warp kernel (per-warp staging reused across passes; the
+  # cases run its batched body too, XBARMC_CUDA_BATCH=on: default on narrow tiles,
+  # rows25_cols48_batch on short ones) and of the IR-drop PCG's block reductions.
   timeout 60 compute-sanitizer --tool racecheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:IterativeIrDrop.ChipsMatchTheHostSolver' \
+    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/rows25_cols48_batch_warp:IterativeIrDrop.ChipsMatchTheHostSolver' \
     >"$LOG/racecheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/racecheck.log"
@@ -42,11 +43,13 @@ else
   result[racecheck]="not available"
 fi
 
-echo "== xbarmc run on the GPU (LeNet-5, 64 trials x 1000 images), block and warp kernels"
-for k in block warp; do
+echo "== xbarmc run on the GPU (LeNet-5, 64 trials x 1000 images), block and warp kernels, warp with its batched body"
+for k in block warp batch; do
   rm -rf "/tmp/xbarmc-gpu-run-$k"
-  XBARMC_CUDA_KERNEL=$k timeout 30 "${LENET_STUDY[@]}" --out "/tmp/xbarmc-gpu-run-$k" --profile 2>&1 |
-    tee "$LOG/run_$k.log" | tail -24
+  kernel=$k batch=off
+  [ "$k" = batch ] && kernel=warp batch=on
+  XBARMC_CUDA_KERNEL=$kernel XBARMC_CUDA_BATCH=$batch timeout 20 "${LENET_STUDY[@]}" --out "/tmp/xbarmc-gpu-run-$k" \
+    --profile 2>&1 | tee "$LOG/run_$k.log" | tail -24
   result[run_$k]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
   cp "/tmp/xbarmc-gpu-run-$k/summary.json" "$LOG/run_${k}_summary.json" 2>/dev/null
   cp "/tmp/xbarmc-gpu-run-$k/profile.csv" "$LOG/run_${k}_profile.csv" 2>/dev/null
@@ -64,6 +67,13 @@ else
   result[warp_vs_block]="FAIL (${cmp_out:-no trials.csv})"
 fi
 
+# The batched body runs the same chunks in the same arithmetic: the same records, byte for byte.
+if [ -s /tmp/xbarmc-gpu-run-batch/trials.csv ] && cmp -s /tmp/xbarmc-gpu-run-warp/trials.csv /tmp/xbarmc-gpu-run-batch/trials.csv; then
+  result[batch_vs_warp]="pass (trials.csv identical)"
+else
+  result[batch_vs_warp]="FAIL (trials.csv differ or missing)"
+fi
+
 echo "== GPU benchmark"
 timeout 130 "$B/bin/xbarmc_bench_cuda" "$PWD" "$B/data" 2>&1 | tee "$LOG/bench.log"
 result[bench]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
@@ -72,9 +82,11 @@ if [ -n "${OUT:-}" ]; then tar -C /tmp -czf "$OUT/device-check.tar.gz" xbarmc-de
 echo
 echo "== device check summary ($(( $(date +%s) - start )) s)"
 printf '%-14s %s\n' gpu "$(cat "$LOG/gpu.txt")"
-for k in cuda_tests memcheck racecheck run_block run_warp warp_vs_block bench; do printf '%-14s %s\n' "$k" "${result[$k]}"; done
+for k in cuda_tests memcheck racecheck run_block run_warp run_batch warp_vs_block batch_vs_warp bench; do
+  printf '%-14s %s\n' "$k" "${result[$k]}"
+done
 grep -E "kernel|crossbar /|fastest|float reference|trial-img|IR drop|^(lenet5|vgg|resnet20|vit) " "$LOG/bench.log" | sed 's/^/  /'
-for k in block warp; do
+for k in block warp batch; do
   grep -E "trial-images/s" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel): /"
   # Where the run's GPU time went (--profile): per kind, then the three longest stages.
   grep -E "^  (chips|crossbar|digital|transfer) +[0-9]" "$LOG/run_$k.log" | sed "s/^/  run ($k kernel) /"

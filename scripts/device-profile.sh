@@ -10,8 +10,10 @@
 # left as found (--clock-control none). Then, inside the warp kernel's conv1 and conv2
 # launches, the source lines with the most warp stall samples. The reports and CSV
 # exports go to $OUT/device-profile.tar.gz when OUT is set. At most 2 x 150 + 2 x 90 s;
-# naming kernels (warp, block) profiles only those (warp alone: at most 150 + 2 x 90 s).
-#   scripts/device-profile.sh [warp] [block]
+# naming kernels (warp, block, batch) profiles only those (warp alone: at most 150 + 2 x
+# 90 s). `batch` is the warp kernel with its batched body (XBARMC_CUDA_BATCH=on); when it
+# is named, the source lines are the batched body's.
+#   scripts/device-profile.sh [warp] [block] [batch]
 set -uo pipefail
 LOG=/tmp/xbarmc-device-profile
 source "$(dirname "$0")/device-env.sh"
@@ -21,13 +23,21 @@ NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/
 declare -A result
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(warp block)
+source_batch=off
 for k in "${kernels[@]}"; do
-  case $k in warp | block) ;; *) echo "device-profile.sh: unknown kernel '$k' (use warp, block or none)"; exit 2 ;; esac
+  case $k in
+    warp | block) ;;
+    batch) source_batch=on ;;
+    *) echo "device-profile.sh: unknown kernel '$k' (use warp, block, batch or none)"; exit 2 ;;
+  esac
 done
 for k in "${kernels[@]}"; do
   echo "== $k kernel"
   rm -rf "/tmp/xbarmc-ncu-run-$k"
-  XBARMC_CUDA_KERNEL=$k timeout 150 "$NCU" --clock-control none --kernel-name regex:'crossbar_kernel|instantiate_kernel|reference_kernel' \
+  kernel=$k batch=off
+  [ "$k" = batch ] && kernel=warp batch=on
+  XBARMC_CUDA_KERNEL=$kernel XBARMC_CUDA_BATCH=$batch timeout 150 "$NCU" --clock-control none \
+    --kernel-name regex:'crossbar_kernel|batch_kernel|instantiate_kernel|reference_kernel' \
     --launch-count 15 --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
     --section MemoryWorkloadAnalysis --section WarpStateStats --section InstructionStats -o "$LOG/ncu_$k" -f \
     "${LENET_STUDY[@]}" --out "/tmp/xbarmc-ncu-run-$k" >"$LOG/ncu_$k.log" 2>&1
@@ -42,13 +52,15 @@ for k in "${kernels[@]}"; do
     result[$k]="FAIL (rc $rc)"
   fi
 done
-# Inside the warp kernel: the source lines of conv1's and conv2's launches with the most
-# warp stall samples (source counters; the CUDA view where ncu finds the sources, else SASS).
+# Inside the warp kernel (its batched body when `batch` is named): the source lines of
+# conv1's and conv2's launches with the most warp stall samples (source counters; the
+# CUDA view where ncu finds the sources, else SASS).
 for skip in 0 1; do
   layer=$([ $skip -eq 0 ] && echo conv1 || echo conv2)
-  echo "== warp kernel, $layer: where the time goes"
+  echo "== warp kernel (batched body: $source_batch), $layer: where the time goes"
   rm -rf "/tmp/xbarmc-ncu-src-$skip"
-  if ! XBARMC_CUDA_KERNEL=warp timeout 90 "$NCU" --clock-control none --kernel-name regex:warp_crossbar_kernel \
+  if ! XBARMC_CUDA_KERNEL=warp XBARMC_CUDA_BATCH=$source_batch timeout 90 "$NCU" --clock-control none \
+    --kernel-name regex:'warp_crossbar_kernel|warp_batch_kernel' \
     --launch-skip $skip --launch-count 1 --section SourceCounters --section WarpStateStats \
     -o "$LOG/ncu_source_$layer" -f "${LENET_STUDY[@]}" --out "/tmp/xbarmc-ncu-src-$skip" \
     >"$LOG/ncu_source_$layer.log" 2>&1; then
