@@ -266,6 +266,48 @@ XBARMC_SIMT void load_a(const __half* Bh, const __half* Bl, int ldk, int m0, int
   simt::ldmatrix_x4(al, Bl + idx);
 }
 
+/// The DAC codes of a pass's 16 read slots as mma B fragments of the k-steps below nks
+/// (0 beyond, and for inactive slots): per n8 fragment f, this lane's slot reads the
+/// packed magnitudes mags[f] (its vector and phase, row pairs from the chunk's first row)
+/// at step step[f]. Bit-serial codes (dac_bits 1) take a branch outside the loops, so that
+/// the compiler does not compute both words and select one (the profile of 2026-11-27
+/// counted the wide path's 16 conversions in every bit-serial pass): 0 or 1 in each half,
+/// as f16 0 or 0x3C00 by one multiply, without the conversion unit; wider codes through
+/// float.
+template <int kKSteps>
+XBARMC_SIMT void fill_b_fragments(std::uint32_t (&bf)[warp::kFrags][kKSteps][2],
+                                  const std::uint32_t* const (&mags)[warp::kFrags], const int (&step)[warp::kFrags],
+                                  const bool (&active)[warp::kFrags], int nks, int lane, int dac_bits) {
+  const auto fill = [&](auto serial) {
+    constexpr bool kSerial = decltype(serial)::value;
+    XBARMC_UNROLL
+    for (int f = 0; f < warp::kFrags; ++f) {
+      XBARMC_UNROLL
+      for (int ks = 0; ks < kKSteps; ++ks) {
+        XBARMC_UNROLL
+        for (int r = 0; r < 2; ++r) {
+          std::uint32_t word = 0u;
+          if (ks < nks && active[f]) {  // the DAC codes of rows k and k + 1 (k even)
+            const std::uint32_t c = warp::code_pair(mags[f][(ks * 16 + warp::b_register(lane, r).row) / 2], step[f],
+                                                    kSerial ? 1 : dac_bits);
+            if constexpr (kSerial) {
+              word = c * 0x3C00u;
+            } else {
+              word = pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
+            }
+          }
+          bf[f][ks][r] = word;
+        }
+      }
+    }
+  };
+  if (dac_bits == 1) {
+    fill(std::true_type{});
+  } else {
+    fill(std::false_type{});
+  }
+}
+
 /// The register shift-add's sums over a vector's reads (warp::exact_shift_add): r holds
 /// this lane's weighted ADC codes per [fragment][row half][slot of the lane's pair]; adds
 /// the pair, then across the quad's lanes (two shfl_xor) and over the two fragments, as
@@ -422,43 +464,20 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             const int read0 = grp * rp.reads;  // the group's first read
             // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
             std::uint32_t bf[warp::kFrags][kKSteps][2];
-            // kSerial: bit-serial codes (dac_bits 1), a branch outside the loops, so that
-            // the compiler does not compute both words and select one (the profile of
-            // 2026-11-27 counted the wide path's 16 conversions in every bit-serial pass).
-            const auto fill_b = [&](auto serial) {
-              constexpr bool kSerial = decltype(serial)::value;
+            {
+              const std::uint32_t* mags[warp::kFrags];
+              int step[warp::kFrags];
+              bool active[warp::kFrags];
               XBARMC_UNROLL
               for (int f = 0; f < warp::kFrags; ++f) {
-                const warp::SlotDac s = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
-                const std::uint32_t* mv =  // the magnitudes of the slot's vector and phase
+                const warp::SlotDac sd = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
+                mags[f] =  // the magnitudes of the slot's vector and phase
                     reinterpret_cast<const std::uint32_t*>(Cw) +
-                    (s.active ? s.vector * p.phases + s.ps.phase : 0) * (rk / 2);
-                XBARMC_UNROLL
-                for (int ks = 0; ks < kKSteps; ++ks) {
-                  XBARMC_UNROLL
-                  for (int r = 0; r < 2; ++r) {
-                    std::uint32_t word = 0u;
-                    if (ks < nks && s.active) {
-                      // The DAC codes of rows k and k + 1 (k even). Bit-serial: 0 or 1 in
-                      // each half, as f16 0 or 0x3C00 by one multiply, without the
-                      // conversion unit; wider codes through float.
-                      const std::uint32_t c = warp::code_pair(mv[(ks * 16 + warp::b_register(lane, r).row) / 2],
-                                                              s.ps.step, kSerial ? 1 : p.dac_bits);
-                      if constexpr (kSerial) {
-                        word = c * 0x3C00u;
-                      } else {
-                        word = pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
-                      }
-                    }
-                    bf[f][ks][r] = word;
-                  }
-                }
+                    (sd.active ? sd.vector * p.phases + sd.ps.phase : 0) * (rk / 2);
+                step[f] = sd.ps.step;
+                active[f] = sd.active;
               }
-            };
-            if (p.dac_bits == 1) {
-              fill_b(std::true_type{});
-            } else {
-              fill_b(std::false_type{});
+              fill_b_fragments<kKSteps>(bf, mags, step, active, nks, lane, p.dac_bits);
             }
             simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
             // For the integer shift-add in registers (p.exact_shift_add), per read slot of
@@ -771,36 +790,11 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
         for (int pv = 0; pv < nbv; pv += vp) {
           const std::uint32_t* cp = Cw + pv * cst;  // the pass's codes
           std::uint32_t bf[warp::kFrags][kKSteps][2];
-          // kSerial: bit-serial codes (dac_bits 1), a branch outside the loops (as in
-          // warp_crossbar_body).
-          const auto fill_b = [&](auto serial) {
-            constexpr bool kSerial = decltype(serial)::value;
+          {
+            const std::uint32_t* mags[warp::kFrags];
             XBARMC_UNROLL
-            for (int f = 0; f < warp::kFrags; ++f) {
-              XBARMC_UNROLL
-              for (int ks = 0; ks < kKSteps; ++ks) {
-                XBARMC_UNROLL
-                for (int r = 0; r < 2; ++r) {
-                  std::uint32_t word = 0u;
-                  if (ks < nks && b_active[f]) {
-                    const std::uint32_t c =
-                        warp::code_pair(cp[b_word[f] + (ks * 16 + warp::b_register(lane, r).row) / 2], b_step[f],
-                                        kSerial ? 1 : p.dac_bits);
-                    if constexpr (kSerial) {
-                      word = c * 0x3C00u;
-                    } else {
-                      word = pack_half2(static_cast<float>(c & 0xFFFFu), static_cast<float>(c >> 16));
-                    }
-                  }
-                  bf[f][ks][r] = word;
-                }
-              }
-            }
-          };
-          if (p.dac_bits == 1) {
-            fill_b(std::true_type{});
-          } else {
-            fill_b(std::false_type{});
+            for (int f = 0; f < warp::kFrags; ++f) mags[f] = cp + b_word[f];
+            fill_b_fragments<kKSteps>(bf, mags, b_step, b_active, nks, lane, p.dac_bits);
           }
           // Where this lane writes column sums in this pass (per accumulator column that is
           // a vector's first slot): the vector's sums at column lane / 4 of fragment 0.
