@@ -230,6 +230,41 @@ XBARMC_SIMT void gain_fragment(std::uint32_t h, std::uint32_t l, float gmin_dg, 
   gl = pack_half2(g2[0] - g2h[0], g2[1] - g2h[1]);
 }
 
+/// The block-wide shared buffers of a warp-kernel block (WarpSmem's offsets).
+struct WarpBuffers {
+  __half* Bh;      // [cols_p][ldk] effective levels, hi part, transposed
+  __half* Bl;      // lo part
+  int4* rowinfo;   // [rows_k] each row's input (RowInput)
+  float* inv_s;    // [cols_p] ADC 1 / step
+  float* step_s;   // [cols_p] ADC step
+  double* step_d;  // [cols_p] the same in double
+  double* Y;       // [V][max_logical] outputs (integer domain)
+  long long* Q;    // [V] sum of input codes (offset mode)
+  double* red;     // [2][warps] block reduction
+};
+XBARMC_SIMT WarpBuffers warp_buffers(unsigned char* smem, const WarpSmem& w) {
+  return WarpBuffers{reinterpret_cast<__half*>(smem + w.bh),  reinterpret_cast<__half*>(smem + w.bl),
+                     reinterpret_cast<int4*>(smem + w.rowk),  reinterpret_cast<float*>(smem + w.inv),
+                     reinterpret_cast<float*>(smem + w.step), reinterpret_cast<double*>(smem + w.stepd),
+                     reinterpret_cast<double*>(smem + w.y),   reinterpret_cast<long long*>(smem + w.q),
+                     reinterpret_cast<double*>(smem + w.red)};
+}
+
+/// A row tile's inputs of rows [r0, r0 + cr) (RowInput, into b.rowinfo) and, with `adc`,
+/// its window's ADC steps (1 / step, step, step in double): the block's threads in turn.
+XBARMC_SIMT void load_tile_setup(const LayerParams& p, const WarpBuffers& b, int tile, int col0, int r0, int cr,
+                                 bool adc, int tid) {
+  for (int r = tid; r < cr; r += kThreads)
+    b.rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r0 + r]);
+  if (adc) {
+    for (int c = tid; c < p.cols_p; c += kThreads) {
+      b.inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+      b.step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
+      b.step_d[c] = b.step_s[c];
+    }
+  }
+}
+
 /// The window's levels of rows [r0, r0 + cr) of chip `chip` into shared memory, transposed
 /// to [column][row] (ldk f16 per column): consecutive threads take consecutive rows of one
 /// 8-column group (conflict-free 2-byte stores).
@@ -348,15 +383,13 @@ XBARMC_SIMT void quad_shift_add(int (&r)[warp::kFrags][2][2], int rpp) {
 template <bool kNoise, int kKSteps>
 XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                     unsigned char* smem) {
-  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);         // [cols_p][ldk] effective levels, hi part, transposed
-  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);         // lo part
-  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);      // [rows_k] each row's input (RowInput)
-  float* inv_s = reinterpret_cast<float*>(smem + w.inv);       // [cols_p] ADC 1 / step
-  float* step_s = reinterpret_cast<float*>(smem + w.step);     // [cols_p] ADC step
-  double* step_d = reinterpret_cast<double*>(smem + w.stepd);  // [cols_p] the same in double
-  double* Y = reinterpret_cast<double*>(smem + w.y);           // [V][max_logical] outputs (integer domain)
-  long long* Q = reinterpret_cast<long long*>(smem + w.q);     // [V] sum of input codes (offset mode)
-  double* red = reinterpret_cast<double*>(smem + w.red);       // [2][warps] block reduction
+  const WarpBuffers b = warp_buffers(smem, w);
+  __half *const Bh = b.Bh, *const Bl = b.Bl;
+  int4* const rowinfo = b.rowinfo;
+  float* const inv_s = b.inv_s;
+  double *const step_d = b.step_d, *const Y = b.Y, *const red = b.red;
+  long long* const Q = b.Q;
+  float* const step_s = b.step_s;
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
@@ -401,15 +434,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
           load_levels(p, chip, col0, r0, cr, ldk, tid, Bh, Bl);
           loaded_b = key;
         }
-        for (int r = tid; r < cr; r += kThreads)
-          rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r0 + r]);
-        if (last_chunk) {
-          for (int c = tid; c < p.cols_p; c += kThreads) {
-            inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-            step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-            step_d[c] = step_s[c];
-          }
-        }
+        load_tile_setup(p, b, tile, col0, r0, cr, last_chunk, tid);
         simt::sync_block();
 
         const int groups = (nv + vp - 1) / vp;  // read in chunks: at most one per warp (warp_chunking)
@@ -678,15 +703,12 @@ template <int kKSteps>
 XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                  unsigned char* smem) {
   static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps, "the short or the narrow variant");
-  __half* Bh = reinterpret_cast<__half*>(smem + w.bh);         // [cols_p][ldk] effective levels, hi part, transposed
-  __half* Bl = reinterpret_cast<__half*>(smem + w.bl);         // lo part
-  int4* rowinfo = reinterpret_cast<int4*>(smem + w.rowk);      // [rows_p] each row's input (RowInput)
-  float* inv_s = reinterpret_cast<float*>(smem + w.inv);       // [cols_p] ADC 1 / step
-  float* step_s = reinterpret_cast<float*>(smem + w.step);     // [cols_p] ADC step
-  double* step_d = reinterpret_cast<double*>(smem + w.stepd);  // [cols_p] the same in double
-  double* Y = reinterpret_cast<double*>(smem + w.y);           // [V][max_logical] outputs (integer domain)
-  long long* Q = reinterpret_cast<long long*>(smem + w.q);     // [V] sum of input codes (offset mode)
-  double* red = reinterpret_cast<double*>(smem + w.red);       // [2][warps] block reduction
+  const WarpBuffers b = warp_buffers(smem, w);
+  __half *const Bh = b.Bh, *const Bl = b.Bl;
+  int4* const rowinfo = b.rowinfo;
+  float* const inv_s = b.inv_s;
+  double *const step_d = b.step_d, *const Y = b.Y, *const red = b.red;
+  long long* const Q = b.Q;
 
   const int tid = simt::thread_x(), warp_id = tid / 32, lane = tid % 32;
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
@@ -750,13 +772,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
         load_levels(p, chip, col0, 0, p.rows_p, ldk, tid, Bh, Bl);
         loaded_b = key;
       }
-      for (int r = tid; r < p.rows_p; r += kThreads)
-        rowinfo[r] = row_input(p, p.row_of[static_cast<std::int64_t>(tile) * p.rows_p + r]);
-      for (int c = tid; c < p.cols_p; c += kThreads) {
-        inv_s[c] = p.adc_inv[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-        step_s[c] = p.adc_step[static_cast<std::int64_t>(tile) * p.leff_cols + col0 + c];
-        step_d[c] = step_s[c];
-      }
+      load_tile_setup(p, b, tile, col0, 0, p.rows_p, true, tid);
       simt::sync_block();
 
       for (int vb = warp_id * nb; vb < nv; vb += kWarps * nb) {
