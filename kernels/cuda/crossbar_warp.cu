@@ -26,20 +26,37 @@ __global__ void __launch_bounds__(kThreads, kBlocks)
 }
 
 // The batched body (XBARMC_CUDA_BATCH=on) of the short and narrow variants, compiled for
-// their blocks per SM.
-template <int kKSteps, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
+// their blocks per SM; kReadsP: compiled for 16 or 8 read slots per vector (signed or
+// unsigned 8-bit inputs, bit-serial), or 0 for any.
+template <int kKSteps, int kReadsP, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
 __global__ void __launch_bounds__(kThreads, kBlocks) warp_batch_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
   extern __shared__ __align__(128) unsigned char smem[];
-  warp_batch_body<kKSteps>(p, w, rp, smem);
+  warp_batch_body<kKSteps, kReadsP>(p, w, rp, smem);
 }
 
-template <int kKSteps>
-void launch_batch(const WarpLaunch& w, cudaStream_t stream) {
+template <int kKSteps, int kReadsP>
+void launch_batch_reads(const WarpLaunch& w, cudaStream_t stream) {
   const int smem = w.batch_smem.total;
   XBARMC_CUDA_CHECK(
-      cudaFuncSetAttribute(warp_batch_kernel<kKSteps>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  warp_batch_kernel<kKSteps><<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.batch_smem, w.rp);
+      cudaFuncSetAttribute(warp_batch_kernel<kKSteps, kReadsP>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  warp_batch_kernel<kKSteps, kReadsP>
+      <<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.batch_smem, w.rp);
   XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+// The instantiation for the launch's read slots per vector.
+template <int kKSteps>
+void launch_batch(const WarpLaunch& w, cudaStream_t stream) {
+  switch (w.rp.reads_p) {
+    case 16:
+      launch_batch_reads<kKSteps, 16>(w, stream);
+      break;
+    case 8:
+      launch_batch_reads<kKSteps, 8>(w, stream);
+      break;
+    default:
+      launch_batch_reads<kKSteps, 0>(w, stream);
+  }
 }
 
 template <bool kNoise, int kKSteps, int kBlocks = warp_blocks_per_sm(kNoise, kKSteps)>

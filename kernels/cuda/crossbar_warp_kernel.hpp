@@ -698,11 +698,15 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 ///      32 lanes (one pass had 6 of 32 busy on LeNet-5's conv1).
 /// What a lane's read slots are (their vector within the pass, phase, step, weight, and
 /// which vector's columns the lane writes) is the same in every pass of the launch and is
-/// decoded once, before the first item.
-template <int kKSteps>
+/// decoded once, before the first item. kReadsP: rp.reads_p when compiled for it (16:
+/// signed 8-bit inputs, bit-serial; 8: unsigned), so that the shift-add's selects and
+/// which slots write a column are known at compile time; 0 for any (read at run time).
+template <int kKSteps, int kReadsP = 0>
 XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                  unsigned char* smem) {
   static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps, "the short or the narrow variant");
+  static_assert(kReadsP == 0 || kReadsP == 8 || kReadsP == 16, "reads_p compiled for: 8, 16, or 0 for any");
+  const int rpp = kReadsP > 0 ? kReadsP : rp.reads_p;
   const WarpBuffers b = warp_buffers(smem, w);
   __half *const Bh = b.Bh, *const Bl = b.Bl;
   int4* const rowinfo = b.rowinfo;
@@ -738,7 +742,11 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
       const int n = f * 8 + (lane & 3) * 2 + j;
       wt[f][j] = warp::slot_weight_bits(warp::slot_weight(rp, n, 0, p.steps, p.dac_bits));
       const warp::Slot sl = warp::slot_of(rp, n);
-      writes[f][j] = sl.active && sl.read == 0 ? sl.vector : -1;
+      if constexpr (kReadsP > 0) {  // slot n: read n % kReadsP of vector n / kReadsP < 16 / kReadsP; read 0
+        writes[f][j] = (n & (kReadsP - 1)) == 0 ? n / kReadsP : -1;  // of a vector always holds a read
+      } else {
+        writes[f][j] = sl.active && sl.read == 0 ? sl.vector : -1;
+      }
     }
   }
   const float adc_top = static_cast<float>((1u << p.adc_bits) - 1u);
@@ -851,7 +859,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
               for (int i = 0; i < 4; ++i)
                 r[f][i >> 1][i & 1] = warp::weighted_adc_code(acc[f][i], inv[i >> 1], adc_top, wt[f][i & 1]);
             }
-            quad_shift_add(r, rp.reads_p);
+            quad_shift_add(r, rpp);
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
               XBARMC_UNROLL

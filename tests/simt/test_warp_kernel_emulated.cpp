@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -363,10 +364,28 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
                  [&](unsigned char* smem) { detail::reference_body(wl.p, trials, ref_grid, smem); });
     if (short_as == ShortAs::batch) {
       ASSERT_TRUE(detail::warp_batch_applies(wl));
+      // The instantiation the GPU launch picks (crossbar_warp.cu, launch_batch): the
+      // variant's k-steps, and reads_p 16, 8 or any.
       const bool short_tile = detail::warp_k_steps(wl.p.rows_p, false) == cuda::warp::kShortKSteps;
+      const auto body = [&](auto k_steps, unsigned char* smem) {
+        constexpr int kK = decltype(k_steps)::value;
+        switch (wl.rp.reads_p) {
+          case 16:
+            detail::warp_batch_body<kK, 16>(wl.p, wl.batch_smem, wl.rp, smem);
+            break;
+          case 8:
+            detail::warp_batch_body<kK, 8>(wl.p, wl.batch_smem, wl.rp, smem);
+            break;
+          default:
+            detail::warp_batch_body<kK, 0>(wl.p, wl.batch_smem, wl.rp, smem);
+        }
+      };
       simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.batch_smem.total), [&](unsigned char* smem) {
-        short_tile ? detail::warp_batch_body<cuda::warp::kShortKSteps>(wl.p, wl.batch_smem, wl.rp, smem)
-                   : detail::warp_batch_body<cuda::warp::kMaxKSteps>(wl.p, wl.batch_smem, wl.rp, smem);
+        if (short_tile) {
+          body(std::integral_constant<int, cuda::warp::kShortKSteps>{}, smem);
+        } else {
+          body(std::integral_constant<int, cuda::warp::kMaxKSteps>{}, smem);
+        }
       });
       return;
     }
@@ -423,9 +442,9 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   if (detail::warp_batch_applies(w)) {
     expect_same_bits(w, ShortAs::batch, "the batched body against the variant");
     std::printf(
-        "%s: the batched body (%d vectors per warp batch, %d-row tiles) gives the variant's outputs and error "
-        "sums\n",
-        cs.name, w.batch_smem.batch, w.p.rows_p);
+        "%s: the batched body (%d vectors per warp batch, %d-row tiles, %d read slots per vector) gives the "
+        "variant's outputs and error sums\n",
+        cs.name, w.batch_smem.batch, w.p.rows_p, w.rp.reads_p);
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
