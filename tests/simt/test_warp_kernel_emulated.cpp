@@ -97,7 +97,7 @@ struct Case {
   std::int64_t M = 20;       // dense: logical columns
   int rows_k = 0;            // tiles read in row chunks: the chunk's rows the case means to test
   std::int64_t samples = 0;  // samples per trial (0: the shape's)
-  bool batch_body = false;   // read by the short variant's batched body too (warp_batch_applies)
+  bool batch_body = false;   // read by the batched body too (warp_batch_applies; XBARMC_CUDA_BATCH=on)
 };
 
 std::vector<Case> cases() {
