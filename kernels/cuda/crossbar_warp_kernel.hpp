@@ -45,8 +45,10 @@ struct WarpSmem {
   int s, stage, col, part;                        // offsets inside a warp's region
   int rows_k;                                     // rows of a row chunk (rows_p unless the tile is read in chunks)
   int ldk;                                        // f16 per transposed level row (rows_k + kPadK)
-  int batch;    // the batched short body (warp_batch_body): vectors per warp batch (0: the layout is not for it)
-  int cstride;  // its words of input codes per vector
+  int batch;        // the batched body (warp_batch_body): vectors per warp batch (0: the layout is not for it)
+  int cstride;      // its words of input codes per vector
+  int col_vectors;  // its vectors of column sums per warp: the batch (folded into the outputs per batch) or
+                    // the vectors of one pass (folded per pass)
   int total;
 };
 
@@ -129,25 +131,37 @@ inline WarpSmem make_warp_smem(int rows_p, int cols_p, int max_logical, const wa
   return s;
 }
 
-/// The batched body's layout (warp_batch_body): the block-wide buffers of `base` (the
-/// short or narrow variant's layout for the same chunks) and per warp a batch of vectors'
-/// input codes ([batch][cstride] words: per phase rows_k / 2 packed pairs) and their
-/// digitized column sums ([batch][cols_p] int32). The largest batch of 32, 16, 8 or 4
-/// vectors whose block fits `budget` bytes; batch 0 when none does. cstride = the least
-/// number of words >= the codes' that is 32 / batch modulo 32: the gather's stores, lane
-/// (vector v, part u) at word v x cstride + u, fall in 32 different banks.
-inline WarpSmem warp_batch_smem(const WarpSmem& base, int cols_p, int phases, int budget) {
-  for (const int batch : {32, 16, 8, 4}) {
-    WarpSmem s = base;
-    s.batch = batch;
-    const int words = phases * s.rows_k / 2, parts = 32 / batch;
-    s.cstride = words + ((parts - words) % 32 + 32) % 32;
-    s.s = 0;
-    s.col = align_up(static_cast<int>(sizeof(std::uint32_t)) * batch * s.cstride, 16);
-    s.stage = s.part = s.col;  // (unused)
-    s.warp_bytes = align_up(s.col + static_cast<int>(sizeof(std::int32_t)) * batch * cols_p, 128);
-    s.total = s.warp0 + kWarps * s.warp_bytes;
-    if (s.total <= budget) return s;
+/// The batched body's layout (warp_batch_body) for batches of `batch` vectors whose
+/// column sums are kept for `col_vectors` vectors at a time: the block-wide buffers of
+/// `base` (the short or narrow variant's layout for the same chunks) and per warp the
+/// batch's input codes ([batch][cstride] words: per phase rows_k / 2 packed pairs) and
+/// the column sums ([col_vectors][cols_p] int32). cstride = the least number of words >=
+/// the codes' that is 32 / batch modulo 32: the gather's stores, lane (vector v, part u)
+/// at word v x cstride + u, fall in 32 different banks.
+inline WarpSmem warp_batch_layout(const WarpSmem& base, int cols_p, int phases, int batch, int col_vectors) {
+  WarpSmem s = base;
+  s.batch = batch;
+  s.col_vectors = col_vectors;
+  const int words = phases * s.rows_k / 2, parts = 32 / batch;
+  s.cstride = words + ((parts - words) % 32 + 32) % 32;
+  s.s = 0;
+  s.col = align_up(static_cast<int>(sizeof(std::uint32_t)) * batch * s.cstride, 16);
+  s.stage = s.part = s.col;  // (unused)
+  s.warp_bytes = align_up(s.col + static_cast<int>(sizeof(std::int32_t)) * col_vectors * cols_p, 128);
+  s.total = s.warp0 + kWarps * s.warp_bytes;
+  return s;
+}
+
+/// The batched body's layout that fits `budget` bytes: the largest batch of 32, 16, 8 or
+/// 4 vectors with the whole batch's column sums (folded into the outputs once per batch),
+/// else the largest with one pass's (`pass_vectors`, folded after each pass); batch 0 when
+/// none fits.
+inline WarpSmem warp_batch_smem(const WarpSmem& base, int cols_p, int phases, int pass_vectors, int budget) {
+  for (const bool per_batch : {true, false}) {
+    for (const int batch : {32, 16, 8, 4}) {
+      const WarpSmem s = warp_batch_layout(base, cols_p, phases, batch, per_batch ? batch : pass_vectors);
+      if (s.total <= budget) return s;
+    }
   }
   WarpSmem none = base;
   none.batch = 0;
@@ -695,7 +709,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 ///      the products, the ADC and the shift-add in registers, as in warp_crossbar_body,
 ///      each vector's column sums kept as integers (exact: warp::exact_shift_add);
 ///   3. the batch's physical columns into its logical outputs in the CPU's order, over all
-///      32 lanes (one pass had 6 of 32 busy on LeNet-5's conv1).
+///      32 lanes (one pass had 6 of 32 busy on LeNet-5's conv1); where the whole batch's
+///      column sums do not fit (w.col_vectors < w.batch: signed inputs on 128-row tiles,
+///      first convolutions on 128-column windows), after each pass, for its vectors.
 /// What a lane's read slots are (their vector within the pass, phase, step, weight, and
 /// which vector's columns the lane writes) is the same in every pass of the launch and is
 /// decoded once, before the first item. kReadsP: rp.reads_p when compiled for it (16:
@@ -722,6 +738,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
 
   const int ldk = w.ldk, half_rows = w.rows_k / 2, nmf = p.cols_p / 16, ml = p.max_logical;
   const int nb = w.batch, cst = w.cstride, vp = rp.vectors;
+  const bool per_pass = w.col_vectors < nb;  // column sums folded into the outputs after each pass
   const int lane_v = lane & (nb - 1), parts = 32 / nb, part = lane / nb;  // gather: the lane's vector, row share
 
   // The lane's read slots, the same in every pass: per B fragment, where its slot's codes
@@ -810,6 +827,28 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
           }
         }
         simt::sync_warp();
+        // 3. (After step 2's passes, or after each one.) The column sums of the batch's
+        // vectors v_first..v_first + count - 1 (rows 0.. of COLi) into their logical
+        // outputs, ascending, as the CPU: the column is its sum x ADC step (exact in
+        // double), as warp_crossbar_body stages it.
+        const auto fold = [&](int v_first, int count) {
+          for (int u = lane, vi = u_vec0, j = u_col0; u < count * mt; u += 32) {
+            const int v = vb + v_first + vi;
+            double y = Y[v * ml + j];
+            for (int e = start[j]; e < start[j + 1]; ++e) {
+              const int c = cols[e];
+              const double column = warp::int_to_double(COLi[vi * p.cols_p + c]) * step_d[c];
+              y += wcol[e] * column;
+            }
+            Y[v * ml + j] = y;
+            vi += u_dvec;
+            j += u_dcol;
+            if (j >= mt) {
+              j -= mt;
+              ++vi;
+            }
+          }
+        };
         // 2. Per pass of vp vectors: the products, the ADC, the shift-add in registers.
         for (int pv = 0; pv < nbv; pv += vp) {
           const std::uint32_t* cp = Cw + pv * cst;  // the pass's codes
@@ -821,13 +860,16 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
             fill_b_fragments<kKSteps>(bf, mags, b_step, b_active, nks, lane, p.dac_bits);
           }
           // Where this lane writes column sums in this pass (per accumulator column that is
-          // a vector's first slot): the vector's sums at column lane / 4 of fragment 0.
+          // a vector's first slot): the vector's sums at column lane / 4 of fragment 0,
+          // the batch's vector pv + w at column-sum row pv + w, or w when they are folded
+          // per pass.
+          const int col0_v = per_pass ? pv : 0;
           std::int32_t* col_at[warp::kFrags][2];
           XBARMC_UNROLL
           for (int f = 0; f < warp::kFrags; ++f) {
             XBARMC_UNROLL
             for (int j = 0; j < 2; ++j)
-              col_at[f][j] = COLi + (pv + (writes[f][j] < 0 ? 0 : writes[f][j])) * p.cols_p + (lane >> 2);
+              col_at[f][j] = COLi + (pv - col0_v + (writes[f][j] < 0 ? 0 : writes[f][j])) * p.cols_p + (lane >> 2);
           }
           for (int mf = 0; mf < nmf; ++mf) {
             const int m0 = mf * 16;
@@ -870,25 +912,15 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
               }
             }
           }
+          if (per_pass) {
+            simt::sync_warp();  // every lane's columns of the pass are written
+            fold(pv, nbv - pv < vp ? nbv - pv : vp);
+            simt::sync_warp();  // the column sums are free for the next pass
+          }
         }
-        simt::sync_warp();  // every lane's columns are written
-        // 3. Physical columns into the logical outputs, ascending, as the CPU: the column
-        // is its sum x ADC step (exact in double), as warp_crossbar_body stages it.
-        for (int u = lane, vi = u_vec0, j = u_col0; u < nbv * mt; u += 32) {
-          const int v = vb + vi;
-          double y = Y[v * ml + j];
-          for (int e = start[j]; e < start[j + 1]; ++e) {
-            const int c = cols[e];
-            const double column = warp::int_to_double(COLi[vi * p.cols_p + c]) * step_d[c];
-            y += wcol[e] * column;
-          }
-          Y[v * ml + j] = y;
-          vi += u_dvec;
-          j += u_dcol;
-          if (j >= mt) {
-            j -= mt;
-            ++vi;
-          }
+        if (!per_pass) {
+          simt::sync_warp();  // every lane's columns are written
+          fold(0, nbv);
         }
         simt::sync_warp();  // the batch's codes and columns are free for the next batch
       }
@@ -936,7 +968,8 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   w.p = p;
   w.smem = chunking.smem;
   if (chunking.smem.rows_k == p.rows_p && warp_k_steps(p.rows_p, p.read_noise > 0.0f) != warp::kMaxKStepsTall)
-    w.batch_smem = warp_batch_smem(chunking.smem, p.cols_p, p.phases, warp_smem_budget(chunking.blocks_per_sm));
+    w.batch_smem =
+        warp_batch_smem(chunking.smem, p.cols_p, p.phases, w.rp.vectors, warp_smem_budget(chunking.blocks_per_sm));
   return w;
 }
 

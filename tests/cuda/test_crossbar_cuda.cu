@@ -48,8 +48,8 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> c;
   HardwareConfig d;  // defaults: 8-bit weights, 2-bit cells, differential, 8-bit ADC, sigma 0.05, faults
-  c.push_back({"default", d, false, 300, 40, true});  // also on the narrow variant's batched body
-  c.push_back({"signed_inputs", d, true});
+  c.push_back({"default", d, false, 300, 40, true});       // also on the narrow variant's batched body
+  c.push_back({"signed_inputs", d, true, 300, 40, true});  // batched body, column sums folded per pass
   HardwareConfig s = d;
   s.ir_drop = IrDrop::static_resistance;
   s.r_wire = 2.0;
@@ -108,7 +108,7 @@ std::vector<Case> cases() {
   c.push_back({"iterative_ir", iterative, false});
   // 27 rows (a first convolution's 3 x 3 x 3): the warp kernel's short variant, which also
   // runs at 3 blocks per SM or as the narrow variant (XBARMC_CUDA_SHORT), with the same bits.
-  c.push_back({"rows27_short", d, true, 27});
+  c.push_back({"rows27_short", d, true, 27, 40, true});  // batched body on 128-column windows: folded per pass
   // 25 rows and 6 outputs (48 columns), LeNet-5's conv1 as a dense layer: on the short
   // variant, and on its batched body (XBARMC_CUDA_BATCH=on) with the same bits.
   c.push_back({"rows25_cols48_batch", d, true, 25, 6, true});

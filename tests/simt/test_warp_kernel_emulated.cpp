@@ -213,10 +213,9 @@ std::vector<Case> cases() {
   // columns); on the narrow variant's batched body too.
   c.push_back({"lenet_conv2", d, false, Shape::lenet_conv2, 20, 0, 0, true});
   // A first convolution (3 x 3 x 3 = 27 rows: the short variant) with 20 outputs on
-  // 256-column tiles: 160 columns read in two windows. (Not on the batched body: a
-  // 128-column window's column sums for 4 vectors per warp do not fit next to the short
-  // variant's chunk of 128 vectors at four blocks per SM.)
-  c.push_back({"first_conv_cols256", wide, true, Shape::first_conv_wide});
+  // 256-column tiles: 160 columns read in two windows (on the batched body, whose column
+  // sums for a 128-column window fit only one pass's vectors: folded per pass).
+  c.push_back({"first_conv_cols256", wide, true, Shape::first_conv_wide, 20, 0, 0, true});
   c.push_back({"grouped_conv", d, true, Shape::conv_groups});
   c.push_back({"transposed_input", d, false, Shape::transposed});
   return c;
@@ -441,10 +440,18 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   }
   if (detail::warp_batch_applies(w)) {
     expect_same_bits(w, ShortAs::batch, "the batched body against the variant");
+    // The other way of folding the column sums into the outputs (per batch, or after
+    // each pass where a batch's sums do not fit): the same bits.
+    detail::WarpLaunch other_fold = w;
+    const bool per_batch = w.batch_smem.col_vectors == w.batch_smem.batch;
+    other_fold.batch_smem = detail::warp_batch_layout(w.smem, w.p.cols_p, w.p.phases, w.batch_smem.batch,
+                                                      per_batch ? w.rp.vectors : w.batch_smem.batch);
+    expect_same_bits(other_fold, ShortAs::batch,
+                     per_batch ? "the batched body folding per pass" : "the batched body folding per batch");
     std::printf(
-        "%s: the batched body (%d vectors per warp batch, %d-row tiles, %d read slots per vector) gives the "
-        "variant's outputs and error sums\n",
-        cs.name, w.batch_smem.batch, w.p.rows_p, w.rp.reads_p);
+        "%s: the batched body (%d vectors per warp batch, %d-row tiles, %d read slots per vector, column sums folded "
+        "per %s) gives the variant's outputs and error sums, folding per batch and per pass\n",
+        cs.name, w.batch_smem.batch, w.p.rows_p, w.rp.reads_p, per_batch ? "batch" : "pass");
   }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
