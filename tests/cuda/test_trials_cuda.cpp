@@ -181,6 +181,20 @@ TEST_P(TrialsCudaModel, TrialsMatchTheCpuBackend) {
       EXPECT_NEAR(gpu[i].layer_rel_rms[l], cpu[i].layer_rel_rms[l], 2e-2 * cpu[i].layer_rel_rms[l] + 1e-6)
           << "layer " << l;
   }
+  if (std::string(std::get<1>(GetParam())) == "warp") {
+    // The warp kernel's batched body (XBARMC_CUDA_BATCH=on) on the layers it reads (first
+    // convolutions, 128-row tiles; signed inputs with column sums folded per pass): the
+    // same chunks in the same arithmetic, so the same records bit for bit.
+    const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
+    std::vector<montecarlo::TrialRecord> batched;
+    cuda::make_backend(0)->run_trials(study, 0, 2, control, batched);
+    ASSERT_EQ(batched.size(), gpu.size());
+    for (std::size_t i = 0; i < gpu.size(); ++i) {
+      EXPECT_EQ(batched[i].top1, gpu[i].top1) << name << " trial " << gpu[i].trial;
+      EXPECT_EQ(batched[i].top5, gpu[i].top5) << name << " trial " << gpu[i].trial;
+      EXPECT_EQ(batched[i].layer_rel_rms, gpu[i].layer_rel_rms) << name << " trial " << gpu[i].trial;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BundledModels, TrialsCudaModel,
