@@ -734,7 +734,8 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
   unsigned char* region = smem + w.warp0 + warp_id * w.warp_bytes;
   // [batch][cstride]: per vector and phase, rows_p / 2 words of two rows' magnitudes
   std::uint32_t* Cw = reinterpret_cast<std::uint32_t*>(region + w.s);
-  std::int32_t* COLi = reinterpret_cast<std::int32_t*>(region + w.col);  // [batch][cols_p] column sums / step
+  // [col_vectors][cols_p] column sums / ADC step: the batch's vectors, or the pass's (per_pass)
+  std::int32_t* COLi = reinterpret_cast<std::int32_t*>(region + w.col);
 
   const int ldk = w.ldk, half_rows = w.rows_k / 2, nmf = p.cols_p / 16, ml = p.max_logical;
   const int nb = w.batch, cst = w.cstride, vp = rp.vectors;
