@@ -316,28 +316,33 @@ XBARMC_SIMT void load_a(const __half* Bh, const __half* Bl, int ldk, int m0, int
 }
 
 /// The DAC codes of a pass's 16 read slots as mma B fragments of the k-steps below nks
-/// (0 beyond, and for inactive slots): per n8 fragment f, this lane's slot reads the
-/// packed magnitudes mags[f] (its vector and phase, row pairs from the chunk's first row)
-/// at step step[f]. Bit-serial codes (dac_bits 1) take a branch outside the loops, so that
-/// the compiler does not compute both words and select one (the profile of 2026-11-27
-/// counted the wide path's 16 conversions in every bit-serial pass): 0 or 1 in each half,
-/// as f16 0 or 0x3C00 by one multiply, without the conversion unit; wider codes through
-/// float.
-template <int kKSteps>
-XBARMC_SIMT void fill_b_fragments(std::uint32_t (&bf)[warp::kFrags][kKSteps][2],
-                                  const std::uint32_t* const (&mags)[warp::kFrags], const int (&step)[warp::kFrags],
-                                  const bool (&active)[warp::kFrags], int nks, int lane, int dac_bits) {
+/// (0 beyond, and for inactive slots): for n8 fragment f, `slot(f)` says where this
+/// lane's slot reads its packed magnitudes (its vector and phase, row pairs from the
+/// chunk's first row), at which step, and whether it holds a read. Bit-serial codes
+/// (dac_bits 1) take a branch outside the loops, so that the compiler does not compute
+/// both words and select one (the profile of 2026-11-27 counted the wide path's 16
+/// conversions in every bit-serial pass): 0 or 1 in each half, as f16 0 or 0x3C00 by one
+/// multiply, without the conversion unit; wider codes through float.
+struct SlotCodes {
+  const std::uint32_t* mags;  // the packed magnitudes of the slot's vector and phase
+  int step;
+  bool active;
+};
+template <int kKSteps, class Slot>
+XBARMC_SIMT void fill_b_fragments(std::uint32_t (&bf)[warp::kFrags][kKSteps][2], const Slot& slot, int nks, int lane,
+                                  int dac_bits) {
   const auto fill = [&](auto serial) {
     constexpr bool kSerial = decltype(serial)::value;
     XBARMC_UNROLL
     for (int f = 0; f < warp::kFrags; ++f) {
+      const SlotCodes sc = slot(f);  // (decoded here, next to its use: fewer live registers)
       XBARMC_UNROLL
       for (int ks = 0; ks < kKSteps; ++ks) {
         XBARMC_UNROLL
         for (int r = 0; r < 2; ++r) {
           std::uint32_t word = 0u;
-          if (ks < nks && active[f]) {  // the DAC codes of rows k and k + 1 (k even)
-            const std::uint32_t c = warp::code_pair(mags[f][(ks * 16 + warp::b_register(lane, r).row) / 2], step[f],
+          if (ks < nks && sc.active) {  // the DAC codes of rows k and k + 1 (k even)
+            const std::uint32_t c = warp::code_pair(sc.mags[(ks * 16 + warp::b_register(lane, r).row) / 2], sc.step,
                                                     kSerial ? 1 : dac_bits);
             if constexpr (kSerial) {
               word = c * 0x3C00u;
@@ -503,21 +508,15 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
             const int read0 = grp * rp.reads;  // the group's first read
             // 2. The DAC codes of the 16 read slots, as B fragments of every 16-row step.
             std::uint32_t bf[warp::kFrags][kKSteps][2];
-            {
-              const std::uint32_t* mags[warp::kFrags];
-              int step[warp::kFrags];
-              bool active[warp::kFrags];
-              XBARMC_UNROLL
-              for (int f = 0; f < warp::kFrags; ++f) {
-                const warp::SlotDac sd = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
-                mags[f] =  // the magnitudes of the slot's vector and phase
-                    reinterpret_cast<const std::uint32_t*>(Cw) +
-                    (sd.active ? sd.vector * p.phases + sd.ps.phase : 0) * (rk / 2);
-                step[f] = sd.ps.step;
-                active[f] = sd.active;
-              }
-              fill_b_fragments<kKSteps>(bf, mags, step, active, nks, lane, p.dac_bits);
-            }
+            fill_b_fragments<kKSteps>(
+                bf,
+                [&](int f) {
+                  const warp::SlotDac sd = warp::slot_dac(rp, f * 8 + (lane >> 2), read0, p.steps);
+                  return SlotCodes{reinterpret_cast<const std::uint32_t*>(Cw) +
+                                       (sd.active ? sd.vector * p.phases + sd.ps.phase : 0) * (rk / 2),
+                                   sd.ps.step, sd.active};
+                },
+                nks, lane, p.dac_bits);
             simt::sync_warp();  // the codes are read: the staging area (aliasing them) takes the ADC outputs
             // For the integer shift-add in registers (p.exact_shift_add), per read slot of
             // this lane's accumulator columns: its shift-add weight, and the vector whose
@@ -854,12 +853,12 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
         for (int pv = 0; pv < nbv; pv += vp) {
           const std::uint32_t* cp = Cw + pv * cst;  // the pass's codes
           std::uint32_t bf[warp::kFrags][kKSteps][2];
-          {
-            const std::uint32_t* mags[warp::kFrags];
-            XBARMC_UNROLL
-            for (int f = 0; f < warp::kFrags; ++f) mags[f] = cp + b_word[f];
-            fill_b_fragments<kKSteps>(bf, mags, b_step, b_active, nks, lane, p.dac_bits);
-          }
+          fill_b_fragments<kKSteps>(
+              bf,
+              [&](int f) {
+                return SlotCodes{cp + b_word[f], b_step[f], b_active[f]};
+              },
+              nks, lane, p.dac_bits);
           // Where this lane writes column sums in this pass (per accumulator column that is
           // a vector's first slot): the vector's sums at column lane / 4 of fragment 0,
           // the batch's vector pv + w at column-sum row pv + w, or w when they are folded
