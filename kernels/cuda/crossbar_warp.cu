@@ -25,8 +25,8 @@ __global__ void __launch_bounds__(kThreads, kBlocks)
   warp_crossbar_body<kNoise, kKSteps>(p, w, rp, smem);
 }
 
-// The batched body (XBARMC_CUDA_BATCH=on) of the short and narrow variants, compiled for
-// their blocks per SM; kReadsP: compiled for 16 or 8 read slots per vector (signed or
+// The batched body (XBARMC_CUDA_BATCH=on) of the short, narrow and tall variants, compiled
+// for their blocks per SM; kReadsP: compiled for 16 or 8 read slots per vector (signed or
 // unsigned 8-bit inputs, bit-serial), or 0 for any.
 template <int kKSteps, int kReadsP, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
 __global__ void __launch_bounds__(kThreads, kBlocks) warp_batch_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
@@ -78,7 +78,7 @@ int short_variant_blocks() {
   return env_choice("XBARMC_CUDA_SHORT", "a variant for short tiles", {{"4", 4}, {"3", 3}, {"narrow", 0}});
 }
 
-// XBARMC_CUDA_BATCH=off|on: whether the short and narrow variants run their batched body
+// XBARMC_CUDA_BATCH=off|on: whether the short, narrow and tall variants run their batched body
 // (warp_batch_body) where it applies (warp_batch_applies). Off by default until a device
 // check has timed it; the same chunks, so the same results.
 bool batched_body() { return env_choice("XBARMC_CUDA_BATCH", "the batched body", {{"off", 0}, {"on", 1}}) != 0; }
@@ -141,9 +141,14 @@ void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   const bool noise = w.p.read_noise > 0.0f;
   const int k_steps = warp_k_steps(w.p.rows_p, noise);
   const int short_blocks = k_steps == warp::kShortKSteps && !noise ? short_variant_blocks() : 4;
-  if (batched_body() && warp_batch_applies(w) && (k_steps == warp::kMaxKSteps || short_blocks == 4)) {
-    k_steps == warp::kShortKSteps ? launch_batch<warp::kShortKSteps>(w, stream)
-                                  : launch_batch<warp::kMaxKSteps>(w, stream);
+  if (batched_body() && warp_batch_applies(w) && (k_steps != warp::kShortKSteps || short_blocks == 4)) {
+    if (k_steps == warp::kShortKSteps) {
+      launch_batch<warp::kShortKSteps>(w, stream);
+    } else if (k_steps == warp::kMaxKSteps) {
+      launch_batch<warp::kMaxKSteps>(w, stream);
+    } else {
+      launch_batch<warp::kMaxKStepsTall>(w, stream);
+    }
   } else if (noise) {
     k_steps == warp::kMaxKStepsTall ? launch_variant<true, warp::kMaxKStepsTall>(w, stream)
                                     : launch_variant<true, warp::kMaxKSteps>(w, stream);

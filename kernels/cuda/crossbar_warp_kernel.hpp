@@ -694,9 +694,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
   }
 }
 
-/// The batched body (XBARMC_CUDA_BATCH=on) of the short and narrow variants (kKSteps 2 or
-/// 8: tiles read over at most 32 or 128 rows, one row chunk), without read noise, one read
-/// group, the register shift-add (p.exact_shift_add). It computes what
+/// The batched body (XBARMC_CUDA_BATCH=on) of the short, narrow and tall variants (kKSteps
+/// 2, 8 or 16: tiles read over at most 32, 128 or 256 rows, one row chunk), without read
+/// noise, one read group, the register shift-add (p.exact_shift_add). It computes what
 /// warp_crossbar_body computes on the same chunks, in the same arithmetic and order, so
 /// the same bits (tests/simt/ compares them on every case it applies to); it organizes a
 /// warp's work in batches of w.batch vectors (warp_batch_smem) rather than in passes of
@@ -719,7 +719,8 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 template <int kKSteps, int kReadsP = 0>
 XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                  unsigned char* smem) {
-  static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps, "the short or the narrow variant");
+  static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps || kKSteps == warp::kMaxKStepsTall,
+                "the short, narrow or tall variant");
   static_assert(kReadsP == 0 || kReadsP == 8 || kReadsP == 16, "reads_p compiled for: 8, 16, or 0 for any");
   const int rpp = kReadsP > 0 ? kReadsP : rp.reads_p;
   const WarpBuffers b = warp_buffers(smem, w);
@@ -940,13 +941,12 @@ struct WarpLaunch {
   WarpSmem batch_smem{};  // warp_batch_body's layout for the same chunks (batch 0: not for this layer)
 };
 
-/// True when warp_batch_body can run the launch: a tile of the short or narrow variant
-/// (warp_k_steps; one row chunk) without read noise, one read group, the register
-/// shift-add, and a batch layout that fits the variant's blocks per SM.
+/// True when warp_batch_body can run the launch: a tile of the short, narrow or tall
+/// variant (warp_k_steps) read in one row chunk, without read noise, one read group, the
+/// register shift-add, and a batch layout that fits the variant's blocks per SM.
 inline bool warp_batch_applies(const WarpLaunch& w) {
-  const int k_steps = warp_k_steps(w.p.rows_p, false);
   return w.batch_smem.batch > 0 && w.p.read_noise <= 0.0f && w.rp.groups == 1 && w.p.exact_shift_add &&
-         (k_steps == warp::kShortKSteps || k_steps == warp::kMaxKSteps) && w.smem.rows_k == w.p.rows_p;
+         w.smem.rows_k == w.p.rows_p;
 }
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;
@@ -967,7 +967,7 @@ inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   w.grid = static_cast<int>((p.items + p.items_per_block - 1) / p.items_per_block);
   w.p = p;
   w.smem = chunking.smem;
-  if (chunking.smem.rows_k == p.rows_p && warp_k_steps(p.rows_p, p.read_noise > 0.0f) != warp::kMaxKStepsTall)
+  if (chunking.smem.rows_k == p.rows_p)
     w.batch_smem =
         warp_batch_smem(chunking.smem, p.cols_p, p.phases, w.rp.vectors, warp_smem_budget(chunking.blocks_per_sm));
   return w;

@@ -79,8 +79,8 @@ std::vector<Case> cases() {
   c.push_back({"read_noise_dac8", noisy_dac, false});
   HardwareConfig tall = d;  // 256-row tiles: the warp kernel whatever was asked
   tall.rows = 256;
-  c.push_back({"rows256", tall, false});
-  HardwareConfig noisy_tall = tall;  // read noise on 256-row tiles
+  c.push_back({"rows256", tall, false, 300, 40, true});  // also on the tall variant's batched body
+  HardwareConfig noisy_tall = tall;                      // read noise on 256-row tiles
   noisy_tall.read_noise = 0.05;
   c.push_back({"read_noise_rows256", noisy_tall, true});
   HardwareConfig deep = d;  // 512-row tiles (300 rows used): the warp kernel in row chunks of 128 + 128 + 48 rows

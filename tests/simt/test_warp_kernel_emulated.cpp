@@ -364,8 +364,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     if (short_as == ShortAs::batch) {
       ASSERT_TRUE(detail::warp_batch_applies(wl));
       // The instantiation the GPU launch picks (crossbar_warp.cu, launch_batch): the
-      // variant's k-steps, and reads_p 16, 8 or any.
-      const bool short_tile = detail::warp_k_steps(wl.p.rows_p, false) == cuda::warp::kShortKSteps;
+      // variant's k-steps (short, narrow, tall), and reads_p 16, 8 or any.
       const auto body = [&](auto k_steps, unsigned char* smem) {
         constexpr int kK = decltype(k_steps)::value;
         switch (wl.rp.reads_p) {
@@ -379,11 +378,14 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
             detail::warp_batch_body<kK, 0>(wl.p, wl.batch_smem, wl.rp, smem);
         }
       };
+      const int k_steps = detail::warp_k_steps(wl.p.rows_p, false);
       simt::launch(wl.grid, detail::kThreads, static_cast<std::size_t>(wl.batch_smem.total), [&](unsigned char* smem) {
-        if (short_tile) {
+        if (k_steps == cuda::warp::kShortKSteps) {
           body(std::integral_constant<int, cuda::warp::kShortKSteps>{}, smem);
-        } else {
+        } else if (k_steps == cuda::warp::kMaxKSteps) {
           body(std::integral_constant<int, cuda::warp::kMaxKSteps>{}, smem);
+        } else {
+          body(std::integral_constant<int, cuda::warp::kMaxKStepsTall>{}, smem);
         }
       });
       return;
