@@ -320,6 +320,20 @@ XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t g
 /// crossbar kernel runs (crossbar_cuda.cu).
 void reference_layer(const LayerParams& p, int trials, cudaStream_t stream);
 
+/// A column window's logical outputs: logical column j sums the physical columns
+/// cols[start[j]] .. cols[start[j + 1] - 1] with the weights wcol[...] (mapped_matrix's
+/// order, the CPU's).
+struct WindowColumns {
+  const std::int32_t* start;
+  const std::int32_t* cols;
+  const double* wcol;
+};
+XBARMC_SIMT WindowColumns window_columns(const LayerParams& p, int ct) {
+  return WindowColumns{p.ct_start + static_cast<std::int64_t>(ct) * (p.max_logical + 1),
+                       p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p,
+                       p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p};
+}
+
 /// One work item of a crossbar launch: a chunk of up to p.vec vectors (from v0; nv of
 /// them) of trial t and column tile ct, whose mt logical columns it computes.
 struct Item {

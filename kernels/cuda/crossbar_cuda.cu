@@ -206,9 +206,9 @@ __global__ void __launch_bounds__(kThreads, 1) block_crossbar_kernel(LayerParams
       }
       __syncthreads();
       // ADC and shift-add over steps and phases: one thread per (vector, used physical column).
-      const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (p.max_logical + 1);
-      const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
-      const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+      const detail::WindowColumns wc = detail::window_columns(p, ct);
+      const std::int32_t *const start = wc.start, *const cols = wc.cols;
+      const double* const wcol = wc.wcol;
       const float* step_of = p.adc_step + static_cast<std::int64_t>(tile) * p.cols_p;
       const float* inv_of = p.adc_inv + static_cast<std::int64_t>(tile) * p.cols_p;
       const int used = start[mt];

@@ -362,6 +362,21 @@ XBARMC_SIMT void fill_b_fragments(std::uint32_t (&bf)[warp::kFrags][kKSteps][2],
   }
 }
 
+/// One k-step of a 16-column fragment's products: the levels' A operands (load_a, into ah
+/// and al, which the read-noise variance reuses) times the B fragments of step ks, hi
+/// then lo, onto the accumulators.
+template <int kKSteps>
+XBARMC_SIMT void level_products(float (&acc)[warp::kFrags][4], const std::uint32_t (&bf)[warp::kFrags][kKSteps][2],
+                                int ks, const __half* Bh, const __half* Bl, int ldk, int m0, int lane,
+                                std::uint32_t (&ah)[4], std::uint32_t (&al)[4]) {
+  load_a(Bh, Bl, ldk, m0, ks, lane, ah, al);
+  XBARMC_UNROLL
+  for (int f = 0; f < warp::kFrags; ++f) {
+    simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
+    simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
+  }
+}
+
 /// The register shift-add's sums over a vector's reads (warp::exact_shift_add): r holds
 /// this lane's weighted ADC codes per [fragment][row half][slot of the lane's pair]; adds
 /// the pair, then across the quad's lanes (two shfl_xor) and over the two fragments, as
@@ -429,9 +444,9 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
     const Item it = item_of(p, item);
     const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
     const std::int64_t v0 = it.v0;
-    const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
-    const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
-    const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+    const WindowColumns wc = window_columns(p, ct);
+    const std::int32_t *const start = wc.start, *const cols = wc.cols;
+    const double* const wcol = wc.wcol;
     const int col0 = p.win_col0[ct];  // the window's first column in its tile
     for (int i = tid; i < nv * ml; i += kThreads) Y[i] = 0.0;
     for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
@@ -556,12 +571,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
               for (int ks = 0; ks < kKSteps; ++ks) {
                 if (ks >= nks) break;
                 std::uint32_t ah[4], al[4];
-                load_a(Bh, Bl, ldk, m0, ks, lane, ah, al);
-                XBARMC_UNROLL
-                for (int f = 0; f < warp::kFrags; ++f) {
-                  simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
-                  simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
-                }
+                level_products(acc, bf, ks, Bh, Bl, ldk, m0, lane, ah, al);
                 if (kNoise) {
                   std::uint32_t gh[4], gl[4];
                   XBARMC_UNROLL
@@ -759,10 +769,10 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
     for (int j = 0; j < 2; ++j) {
       const int n = f * 8 + (lane & 3) * 2 + j;
       wt[f][j] = warp::slot_weight_bits(warp::slot_weight(rp, n, 0, p.steps, p.dac_bits));
-      const warp::Slot sl = warp::slot_of(rp, n);
       if constexpr (kReadsP > 0) {  // slot n: read n % kReadsP of vector n / kReadsP < 16 / kReadsP; read 0
         writes[f][j] = (n & (kReadsP - 1)) == 0 ? n / kReadsP : -1;  // of a vector always holds a read
       } else {
+        const warp::Slot sl = warp::slot_of(rp, n);
         writes[f][j] = sl.active && sl.read == 0 ? sl.vector : -1;
       }
     }
@@ -777,9 +787,9 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
     const Item it = item_of(p, item);
     const int ct = it.ct, t = it.t, nv = it.nv, mt = it.mt;
     const std::int64_t v0 = it.v0;
-    const std::int32_t* start = p.ct_start + static_cast<std::int64_t>(ct) * (ml + 1);
-    const std::int32_t* cols = p.ct_cols + static_cast<std::int64_t>(ct) * p.cols_p;
-    const double* wcol = p.ct_weight + static_cast<std::int64_t>(ct) * p.cols_p;
+    const WindowColumns wc = window_columns(p, ct);
+    const std::int32_t *const start = wc.start, *const cols = wc.cols;
+    const double* const wcol = wc.wcol;
     const int col0 = p.win_col0[ct];
     for (int i = tid; i < nv * ml; i += kThreads) Y[i] = 0.0;
     for (int i = tid; i < nv; i += kThreads) Q[i] = 0;
@@ -884,12 +894,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
             for (int ks = 0; ks < kKSteps; ++ks) {
               if (ks >= nks) break;
               std::uint32_t ah[4], al[4];
-              load_a(Bh, Bl, ldk, m0, ks, lane, ah, al);
-              XBARMC_UNROLL
-              for (int f = 0; f < warp::kFrags; ++f) {
-                simt::mma_16816(acc[f], ah, bf[f][ks][0], bf[f][ks][1]);
-                simt::mma_16816(acc[f], al, bf[f][ks][0], bf[f][ks][1]);
-              }
+              level_products(acc, bf, ks, Bh, Bl, ldk, m0, lane, ah, al);
             }
             // The ADC's integer codes (physics::adc_code_int), weighted
             // (warp::weighted_adc_code); accumulator elements i and i + 1 share a row

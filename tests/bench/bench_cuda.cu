@@ -191,24 +191,21 @@ void crossbar_vs_gemm() {
   const auto y_warp = d_y.to_host();
   std::size_t differ = 0;
   for (std::size_t i = 0; i < y_block.size(); ++i) differ += y_block[i] != y_warp[i];
+  // The warp kernel with environment variable `var` set to `value`: its time, and its
+  // outputs whose bits differ from the default's.
+  const auto warp_with = [&](const char* var, const char* value, double& ms, std::size_t& differ_bits) {
+    const xbarmc::testing::ScopedEnv env(var, value);
+    ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
+    const auto y = d_y.to_host();
+    differ_bits = 0;
+    for (std::size_t i = 0; i < y_warp.size(); ++i) differ_bits += std::memcmp(&y_warp[i], &y[i], sizeof(float)) != 0;
+  };
   double xbw_staged_ms = 0.0;  // the warp kernel with its shift-add staged in shared memory
   std::size_t differ_staged = 0;
-  {
-    const xbarmc::testing::ScopedEnv staged("XBARMC_CUDA_SHIFT_ADD", "staged");
-    xbw_staged_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
-    const auto y_staged = d_y.to_host();
-    for (std::size_t i = 0; i < y_warp.size(); ++i)
-      differ_staged += std::memcmp(&y_warp[i], &y_staged[i], sizeof(float)) != 0;
-  }
+  warp_with("XBARMC_CUDA_SHIFT_ADD", "staged", xbw_staged_ms, differ_staged);
   double xbw_batch_ms = 0.0;  // the warp kernel's batched body (XBARMC_CUDA_BATCH=on), where it applies
   std::size_t differ_batch = 0;
-  {
-    const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
-    xbw_batch_ms = timer.median_ms([&] { cuda::crossbar_layer(l, nullptr); }, 5);
-    const auto y_batch = d_y.to_host();
-    for (std::size_t i = 0; i < y_warp.size(); ++i)
-      differ_batch += std::memcmp(&y_warp[i], &y_batch[i], sizeof(float)) != 0;
-  }
+  warp_with("XBARMC_CUDA_BATCH", "on", xbw_batch_ms, differ_batch);
   const bool batch_runs = cuda::detail::warp_batch_body_applies(l);
   // The float reference of the error sums, which every kernel's time above includes.
   const double ref_ms = timer.median_ms([&] { cuda::crossbar_reference(l, nullptr); }, 5);
