@@ -115,4 +115,56 @@ std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg) 
   return boolean;
 }
 
+std::vector<char> same_per_trial_values(const Model& model, const BoundGraph& bg, int trials) {
+  static const std::set<std::string> views = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"};
+  static const std::set<std::string> arithmetic = {"Add", "Sub", "Mul", "Div", "Pow",
+                                                   "Max", "Min", "Sum", "Mod", "PRelu"};
+  const Graph& g = model.graph();
+  std::vector<char> same(bg.meta.size(), 0);
+  if (trials < 1) return same;
+  const auto is_float_activation = [&](int v) { return v >= 0 && !bg.meta[v].value && bg.meta[v].dtype == DType::f32; };
+  if (is_float_activation(g.input)) same[g.input] = 1;
+  BindContext ctx;
+  ctx.source = model.path();
+  ctx.opset = g.opset;
+  for (const auto& st : bg.steps) {
+    const Node& n = g.nodes[st.node];
+    if (model.node_layer(st.node) >= 0 || n.outputs.empty() || !is_float_activation(n.outputs[0])) continue;
+    const int y = n.outputs[0];
+    const Shape& ys = bg.meta[y].shape;
+    const int in0 = n.inputs.empty() ? -1 : n.inputs[0];
+    bool s = false;
+    if (views.count(n.op_type)) {
+      s = in0 >= 0 && same[in0];  // the same storage
+    } else if (arithmetic.count(n.op_type)) {
+      // Every operand: a same-per-trial value of the output's shape, or a constant
+      // broadcast along the output's first axis (of lower rank, or 1 long there); and no
+      // row of that axis spans two trials.
+      s = !ys.empty() && ys[0] % trials == 0;
+      bool any_activation = false;
+      for (int v : n.inputs) {
+        if (v < 0) continue;
+        const ValueMeta& m = bg.meta[v];
+        if (m.value) {
+          s = s && (m.shape.size() < ys.size() || m.shape[0] == 1);
+        } else {
+          any_activation = true;
+          s = s && same[v] && m.shape == ys;
+        }
+      }
+      s = s && any_activation;
+    } else if (in0 >= 0 && same[in0] && bg.meta[in0].shape == ys) {
+      std::vector<ValueMeta> in;
+      for (int v : n.inputs) in.push_back(v >= 0 ? bg.meta[v] : ValueMeta{});
+      try {  // a unary elementwise operator
+        s = unary_binding(n, in, ctx).has_value();
+      } catch (const Error&) {
+        s = false;  // (a bound that is not a constant: refused where the node is planned)
+      }
+    }
+    same[y] = s ? 1 : 0;
+  }
+  return same;
+}
+
 }  // namespace xbarmc::model

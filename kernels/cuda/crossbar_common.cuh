@@ -316,9 +316,34 @@ XBARMC_SIMT void reference_body(const LayerParams& p, int trials, std::int64_t g
   }
 }
 
+/// Where every trial reads the same inputs (CrossbarLaunch::same_input_per_trial), the
+/// float reference is computed for the first trial only (reference_body with one trial)
+/// and copied to the others: the group's outputs of samples s = 0 .. samples_per_trial - 1
+/// to those of samples t x samples_per_trial + s, t = 1 .. trials - 1 (the same bits, since
+/// reference_body's sums do not depend on the trial). Block b copies the (trial, sample)
+/// rows b, b + grid, ...; its threads take the row's outputs in memory order.
+XBARMC_SIMT void copy_first_trial_body(const LayerParams& p, int trials, std::int64_t grid) {
+  const LayerGeometry& g = p.geo;
+  const int M = static_cast<int>(g.M), P = static_cast<int>(g.positions);
+  const int per = M * P;  // one sample's outputs of the group (< 2^31: vectors per trial are)
+  const bool column_major = g.conv || g.transposed_input;  // output_at: m x positions + pos
+  const std::int64_t rows = static_cast<std::int64_t>(trials - 1) * p.samples_per_trial;
+  for (std::int64_t r = simt::block_x(); r < rows; r += grid) {
+    const std::int64_t s = r % p.samples_per_trial, t = 1 + r / p.samples_per_trial;
+    for (int j = simt::thread_x(); j < per; j += kRefThreads) {
+      const int m = column_major ? j / P : j % M, pos = column_major ? j % P : j / M;
+      const std::int64_t mg = static_cast<std::int64_t>(p.group) * M + m;
+      *output_at(p, t * p.samples_per_trial + s, pos, mg) = *output_at(p, s, pos, mg);
+    }
+  }
+}
+
 /// Writes the layer's float reference into its outputs (reference_body) before the
 /// crossbar kernel runs (crossbar_cuda.cu).
 void reference_layer(const LayerParams& p, int trials, cudaStream_t stream);
+/// Copies the first trial's float reference to the other trials' outputs
+/// (copy_first_trial_body).
+void copy_first_trial(const LayerParams& p, int trials, cudaStream_t stream);
 
 /// A column window's logical outputs: logical column j sums the physical columns
 /// cols[start[j]] .. cols[start[j + 1] - 1] with the weights wcol[...] (mapped_matrix's

@@ -244,6 +244,12 @@ __global__ void __launch_bounds__(detail::kRefThreads, kMinBlocks)
   detail::reference_body(p, trials, grid, ref_smem);
 }
 
+// The first trial's float reference to the other trials (detail::copy_first_trial_body).
+__global__ void __launch_bounds__(detail::kRefThreads)
+    copy_first_trial_kernel(LayerParams p, int trials, std::int64_t grid) {
+  detail::copy_first_trial_body(p, trials, grid);
+}
+
 // Per trial: the items' error sums onto errors[2 t] in the order of detail::fold_item_errors.
 __global__ void item_error_kernel(const double* item_err, std::int64_t chunks_per_trial, int n_col_tiles, int trials,
                                   double* errors) {
@@ -330,6 +336,14 @@ void detail::reference_layer(const LayerParams& p, int trials, cudaStream_t stre
     reference_kernel<4><<<static_cast<int>(grid), kRefThreads, smem, stream>>>(p, trials, grid);
   else
     reference_kernel<0><<<static_cast<int>(grid), kRefThreads, smem, stream>>>(p, trials, grid);
+  XBARMC_CUDA_CHECK_LAUNCH();
+}
+
+void detail::copy_first_trial(const LayerParams& p, int trials, cudaStream_t stream) {
+  const std::int64_t rows = static_cast<std::int64_t>(trials - 1) * p.samples_per_trial;
+  if (rows <= 0) return;
+  const std::int64_t grid = std::min<std::int64_t>(rows, 32ll * multiprocessors());
+  copy_first_trial_kernel<<<static_cast<int>(grid), kRefThreads, 0, stream>>>(p, trials, grid);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
 
@@ -523,7 +537,13 @@ void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream) {
 
 void crossbar_reference(const CrossbarLaunch& l, cudaStream_t stream) {
   const physics::InputPlan plan = physics::input_plan(l.m->hw.input_bits, l.m->hw.dac_bits, l.xq.is_signed());
-  detail::reference_layer(detail::common_params(*l.m, l, plan), l.trials, stream);
+  const LayerParams p = detail::common_params(*l.m, l, plan);
+  if (l.same_input_per_trial && l.trials > 1) {
+    detail::reference_layer(p, 1, stream);
+    detail::copy_first_trial(p, l.trials, stream);
+  } else {
+    detail::reference_layer(p, l.trials, stream);
+  }
 }
 
 void crossbar_products(const CrossbarLaunch& l, cudaStream_t stream) {

@@ -116,6 +116,10 @@ struct CrossbarLaunch {
   std::int64_t run_samples_per_trial = 0;
   const float* in = nullptr;
   float* out = nullptr;
+  /// Every trial's input is the same (the network's first crossbar layer:
+  /// model::same_per_trial_values): crossbar_reference computes the float reference for
+  /// the first trial and copies it to the others.
+  bool same_input_per_trial = false;
   const float* bias = nullptr;  ///< groups * M, or null
   bool relu = false;
   /// The layer error against the exact float product: `weights` (K x M, the group's float
@@ -162,7 +166,8 @@ std::int64_t crossbar_items(const CrossbarLaunch& l);
 void crossbar_layer(const CrossbarLaunch& l, cudaStream_t stream);
 /// The float reference of the layer's error sums (the exact float product of its inputs
 /// and float weights), written into l.out, where crossbar_products reads it and writes
-/// the outputs over it. The network launches the two separately to time them apart.
+/// the outputs over it. The network launches the two separately to time them apart. With
+/// l.same_input_per_trial, computed for the first trial and copied to the others.
 void crossbar_reference(const CrossbarLaunch& l, cudaStream_t stream);
 /// The crossbar kernel (block or warp): outputs into l.out, error sums onto l.errors;
 /// needs crossbar_reference's values in l.out (launched before it on the same stream).

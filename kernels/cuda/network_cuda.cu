@@ -68,6 +68,7 @@ struct GpuNetwork::Impl {
   std::deque<Tensor> folded;
   std::vector<ValueMeta> meta;
   std::vector<char> boolean;  // per value: a boolean activation, kept as float 0 / 1
+  std::vector<char> same;     // per value: the same data for every trial (model::same_per_trial_values)
   std::vector<float*> ptr;    // device data of every activation and used constant
   std::vector<DeviceBuffer<float>> slots;
   std::map<int, DeviceBuffer<float>> const_f;
@@ -110,6 +111,7 @@ void GpuNetwork::Impl::plan(bool allocate) {
   // Boolean activations (comparisons, logical operators, ...) are kept as float 0 / 1;
   // other integer activations are refused. (Classified before bg.meta is moved out.)
   boolean = model::boolean_activations(model, bg);
+  same = model::same_per_trial_values(model, bg, trials);
   meta = std::move(bg.meta);
   folded = std::move(bg.folded);  // a deque's move keeps its elements where they are
   std::vector<int> pending;
@@ -237,7 +239,10 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
   }
   const int trials_ = trials;
   const std::int64_t images_ = images;
-  const auto launch_of = [layer, geo, in, out, bias, relu, trials_, images_](const CrossbarBinding& b, int g) {
+  // Every trial's input holds the same images: the float reference once, for the first trial.
+  const bool same_input = same[static_cast<std::size_t>(xin)] != 0;
+  const auto launch_of = [layer, geo, in, out, bias, relu, trials_, images_, same_input](const CrossbarBinding& b,
+                                                                                         int g) {
     CrossbarLaunch l;
     l.m = b.matrices[layer][g];
     l.geo = geo;
@@ -250,6 +255,7 @@ void GpuNetwork::Impl::add_crossbar(int k, const Node& n) {
     l.run_samples_per_trial = b.run_images;
     l.in = in;
     l.out = out;
+    l.same_input_per_trial = same_input;
     l.bias = bias;
     l.relu = relu;
     l.weights = b.weights[layer][g];

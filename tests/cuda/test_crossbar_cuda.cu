@@ -233,6 +233,32 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     if (cs.batch_body) EXPECT_TRUE(batched) << "a case meant for the batched body";
     std::printf("%s: the batched body %s\n", cs.name, batched ? "ran, with the same bits" : "does not apply");
   }
+  {
+    // Every trial reading the same inputs (a network's first crossbar layer): the float
+    // reference computed once and copied to the other trials (same_input_per_trial) gives
+    // the bits of computing it for every trial.
+    std::vector<float> x_same(X.size());
+    for (int t = 0; t < trials; ++t) std::copy(X.begin(), X.begin() + n * K, x_same.begin() + t * n * K);
+    auto d_x_same = cuda::DeviceBuffer<float>::from_host(x_same);
+    cuda::CrossbarLaunch ls = l;
+    ls.in = d_x_same.data();
+    const auto run_same = [&](bool copied) {
+      ls.same_input_per_trial = copied;
+      XBARMC_CUDA_CHECK(cudaMemset(d_err.data(), 0, d_err.bytes()));
+      XBARMC_CUDA_CHECK(cudaMemset(d_y.data(), 0xff, d_y.bytes()));  // NaNs
+      cuda::crossbar_layer(ls, nullptr);
+      XBARMC_CUDA_CHECK(cudaDeviceSynchronize());
+      return std::make_pair(d_y.to_host(), d_err.to_host());
+    };
+    const auto every = run_same(false), once = run_same(true);
+    std::int64_t differ = 0;
+    for (std::size_t i = 0; i < every.first.size(); ++i)
+      differ += std::memcmp(&every.first[i], &once.first[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << "outputs with the reference copied from the first trial";
+    EXPECT_EQ(every.second, once.second) << "error sums with the reference copied from the first trial";
+    // (each trial's sum of squared references: the same inputs, so the same sum)
+    EXPECT_EQ(once.second[1], once.second[2 * trials - 1]) << "the last trial's reference differs from the first's";
+  }
 
   // CPU: the same trials.
   std::int64_t mismatched = 0, total = 0;

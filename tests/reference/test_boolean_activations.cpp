@@ -21,11 +21,8 @@ struct Classified {
   model::BoundGraph bg;
   std::vector<char> boolean;
   char of(const std::string& name) {
-    const auto& names = m.graph().value_names;
-    for (std::size_t v = 0; v < names.size(); ++v)
-      if (names[v] == name) return boolean[v];
-    ADD_FAILURE() << "no value " << name;
-    return -1;
+    const int v = testing::value_index(m, name);
+    return v < 0 ? -1 : boolean[static_cast<std::size_t>(v)];
   }
 };
 

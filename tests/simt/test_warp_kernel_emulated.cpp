@@ -455,6 +455,36 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
         "per %s) gives the variant's outputs and error sums, folding per batch and per pass\n",
         cs.name, w.batch_smem.batch, w.p.rows_p, w.rp.reads_p, per_batch ? "batch" : "pass");
   }
+  // A network's first crossbar layer, whose inputs are the same for every trial
+  // (CrossbarLaunch::same_input_per_trial): the float reference computed for the first
+  // trial and copied to the others (crossbar_reference) has the bits of the reference
+  // computed for every trial, and writes only the group's outputs.
+  {
+    std::vector<float> x_same(X.size());
+    const std::size_t per_trial = static_cast<std::size_t>(samples * in_size);
+    for (int t = 0; t < trials; ++t) std::copy(X.begin(), X.begin() + per_trial, x_same.begin() + t * per_trial);
+    std::vector<float> y_all(y.size(), -1.0f), y_copied(y.size(), -1.0f);
+    const auto reference = [&](detail::LayerParams q, int ref_trials, float* out) {
+      q.out = out;
+      const int grid = static_cast<int>(std::min<std::int64_t>(detail::reference_blocks(q, ref_trials), 7));
+      simt::launch(grid, detail::kRefThreads, detail::reference_smem_bytes(q),
+                   [&](unsigned char* smem) { detail::reference_body(q, ref_trials, grid, smem); });
+    };
+    detail::LayerParams q = w.p;
+    q.in = x_same.data();
+    reference(q, trials, y_all.data());
+    reference(q, 1, y_copied.data());
+    q.out = y_copied.data();
+    const int copy_grid = 3;  // blocks b, b + 3, ... over the (trial, sample) rows
+    simt::launch(copy_grid, detail::kRefThreads, 0,
+                 [&](unsigned char*) { detail::copy_first_trial_body(q, trials, copy_grid); });
+    EXPECT_EQ(bits_differing(y_all, y_copied), 0) << "the first trial's reference copied to the others";
+    const std::size_t out_trial = static_cast<std::size_t>(samples * out_size);
+    const auto written = std::count_if(y_all.begin(), y_all.begin() + out_trial, [](float v) { return v != -1.0f; });
+    EXPECT_EQ(written, samples * P * M) << "the group's outputs of the first trial";
+    EXPECT_TRUE(std::equal(y_all.begin(), y_all.begin() + out_trial, y_all.begin() + out_trial))
+        << "the same inputs give every trial the same reference";
+  }
   for (int t = 0; t < trials; ++t)
     detail::fold_item_errors(item_err.data(), w.p.chunks_per_trial, w.p.n_col_tiles, t, errors.data());
 

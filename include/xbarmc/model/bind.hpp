@@ -38,4 +38,17 @@ BoundGraph bind_graph(const Model& model, std::int64_t batch);
 /// booleans as float 0 / 1 and refuses other integer activations.
 std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg);
 
+/// Per value of `bg`, bound for `trials` x images samples whose graph input holds the same
+/// images for every trial (trial after trial, as the GPU network's input): 1 for a float
+/// activation whose storage splits into `trials` equal consecutive blocks, one per trial;
+/// 0 for every other value. Such values are the graph input; views of one (Reshape,
+/// Flatten, Squeeze, Unsqueeze, Identity, Dropout: the same storage); and the outputs of
+/// unary elementwise operators (unary_binding) and of binary elementwise arithmetic (Add,
+/// Sub, Mul, Div, Pow, Max, Min, Sum, Mod, PRelu) whose operands are such values of the
+/// output's shape or constants that do not vary along the output's first axis, where that
+/// axis is a multiple of `trials` long. The GPU network computes the float reference of
+/// a crossbar layer whose input is one for the first trial only, and copies it to the
+/// others (the same bits: the reference of the same inputs).
+std::vector<char> same_per_trial_values(const Model& model, const BoundGraph& bg, int trials);
+
 }  // namespace xbarmc::model
