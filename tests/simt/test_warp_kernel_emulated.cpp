@@ -98,6 +98,7 @@ struct Case {
   int rows_k = 0;            // tiles read in row chunks: the chunk's rows the case means to test
   std::int64_t samples = 0;  // samples per trial (0: the shape's)
   bool batch_body = false;   // read by the batched body too (warp_batch_applies; XBARMC_CUDA_BATCH=on)
+  bool image = false;        // inputs like a normalized image: a negative background around a positive object
 };
 
 std::vector<Case> cases() {
@@ -208,6 +209,10 @@ std::vector<Case> cases() {
   // input, 5 x 5 kernel, padding 2, 6 outputs (48 of 128 columns), signed 8-bit inputs (14
   // reads: one vector per pass, its reads across both fragments).
   c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1, 20, 0, 0, true});
+  // The same on an image-like input, as a normalized Fashion-MNIST image: background and
+  // object patches have one phase all zero (50.9% of conv1's vectors on the test set,
+  // xbarmc_read_sparsity), edge patches have both.
+  c.push_back({"lenet_conv1_image", d, true, Shape::lenet_conv1, 20, 0, 0, true, true});
   // LeNet-5's conv2: 6 x 14 x 14 input (ReLU outputs: unsigned 8-bit, 8 reads), 5 x 5
   // kernel (150 rows: row tiles of 128 and 22 on the narrow variant), 16 outputs (128
   // columns); on the narrow variant's batched body too.
@@ -299,8 +304,15 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const std::int64_t out_size = P * geo.groups * M;
   const std::int64_t n = samples * P;  // vectors per trial
   const auto W = random_values(static_cast<std::size_t>(K * M), 1, -1.0f, 1.0f);
-  const auto X =
+  auto X =
       random_values(static_cast<std::size_t>(trials * samples * in_size), 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  if (cs.image) {  // a background of -0.42 around an object of values in (0, 1], rows 7-20, columns 6-21
+    for (std::size_t i = 0; i < X.size(); ++i) {
+      const std::int64_t e = static_cast<std::int64_t>(i) % in_size, iy = (e / geo.W) % geo.H, ix = e % geo.W;
+      const bool object = iy >= 7 && iy < 21 && ix >= 6 && ix < 22;
+      X[i] = object ? 0.05f + 0.95f * std::fabs(X[i]) : -0.42f;
+    }
+  }
   const auto bias = random_values(static_cast<std::size_t>(geo.groups * M), 3, -0.5f, 0.5f);
   const MappedMatrix mm = map_naive(W.data(), K, M, cs.hw);
   const quant::Quantizer xq = quant::activation_quantizer(cs.signed_inputs ? -1.0f : 0.0f, 1.0f, cs.hw.input_bits);
@@ -450,6 +462,22 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
                                                       per_batch ? w.rp.vectors : w.batch_smem.batch);
     expect_same_bits(other_fold, ShortAs::batch,
                      per_batch ? "the batched body folding per pass" : "the batched body folding per batch");
+    if (cs.image) {  // both kinds of vector are there: one phase all zero, and both phases
+      std::int64_t one = 0, both = 0;
+      for (std::int64_t v = 0; v < n; ++v) {
+        bool pos = false, neg = false;
+        for (std::int64_t k = 0; k < K; ++k) {
+          const int q = xq.quantize(input_of(X.data() + (v / P) * in_size, v % P, k));
+          pos = pos || q > 0;
+          neg = neg || q < 0;
+        }
+        ++(pos && neg ? both : one);
+      }
+      EXPECT_GT(one, 0) << "no vector with one phase all zero";
+      EXPECT_GT(both, 0) << "no vector with both phases";
+      std::printf("%s: %lld vectors with one phase all zero, %lld with both\n", cs.name, static_cast<long long>(one),
+                  static_cast<long long>(both));
+    }
     std::printf(
         "%s: the batched body (%d vectors per warp batch, %d-row tiles, %d read slots per vector, column sums folded "
         "per %s) gives the variant's outputs and error sums, folding per batch and per pass\n",
