@@ -63,14 +63,7 @@ class CountingProvider final : public model::MatmulProvider {
     for (const auto& l : m.weight_layers()) rows_.emplace_back(l.groups, 0);
   }
   void matmul(int layer, int group, const float* X, std::int64_t n, float* Y) override {
-    const auto& l = model_.weight_layers()[layer];
-    const float* W = l.weights.data() + static_cast<std::int64_t>(group) * l.K * l.M;
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t m = 0; m < l.M; ++m) {
-        float acc = 0.0f;
-        for (std::int64_t k = 0; k < l.K; ++k) acc += X[i * l.K + k] * W[k * l.M + m];
-        Y[i * l.M + m] = acc;
-      }
+    model::float_product(model_.weight_layers()[layer], group, X, n, Y);
     rows_[layer][group] += n;
   }
   std::int64_t rows(int layer, int group) const { return rows_[layer][group]; }

@@ -53,13 +53,7 @@ class Sparsity final : public model::MatmulProvider {
 
   void matmul(int layer, int group, const float* X, std::int64_t n, float* Y) override {
     const model::WeightLayer& l = study_.model().weight_layers()[layer];
-    const float* W = l.weights.data() + static_cast<std::int64_t>(group) * l.K * l.M;
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t m = 0; m < l.M; ++m) {
-        float a = 0.0f;
-        for (std::int64_t k = 0; k < l.K; ++k) a += X[i * l.K + k] * W[k * l.M + m];
-        Y[i * l.M + m] = a;
-      }
+    model::float_product(l, group, X, n, Y);
     const montecarlo::Arm& arm = study_.arms()[0];
     const MappedMatrix& mm = arm.matrices[layer][group];
     const quant::Quantizer& q = arm.input_quant[layer][group];

@@ -44,6 +44,19 @@ struct WeightLayer {
   float w(int g, std::int64_t k, std::int64_t m) const { return weights[(g * K + k) * M + m]; }
 };
 
+/// Y (n x M, row-major) = X (n x K, row-major) * W of group `group`, each output a float
+/// sum over k in ascending order (for providers that look at the inputs and need plain
+/// products).
+inline void float_product(const WeightLayer& l, int group, const float* X, std::int64_t n, float* Y) {
+  const float* W = l.weights.data() + static_cast<std::int64_t>(group) * l.K * l.M;
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t m = 0; m < l.M; ++m) {
+      float acc = 0.0f;
+      for (std::int64_t k = 0; k < l.K; ++k) acc += X[i * l.K + k] * W[k * l.M + m];
+      Y[i * l.M + m] = acc;
+    }
+}
+
 /// Computes the products of weight layers. The executor lowers every weight layer to
 /// calls of matmul(); everything else stays digital.
 class MatmulProvider {
