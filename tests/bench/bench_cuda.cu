@@ -128,12 +128,18 @@ void model_rates(const std::string& src, const std::string& data) {
       std::printf("%-10s warp kernel, the float reference's kernel at 2 blocks/SM: %.0f trial-img/s (at 4: %.0f)\n",
                   name, gpu_rate(study, gpu_trials, warm, "warp"), rw);
     }
+    // The CPU backend on all host cores: 2 timed trials of the deeper models (seconds
+    // each); LeNet-5's 2 trials took 0.3 s and moved by 1.7x between runs (2026-11-27), so
+    // it gets a warm-up trial and 16 timed ones (about 2 s on 16 cores).
     auto cpu = make_cpu_backend(0);
     montecarlo::RunControl c;
     std::vector<montecarlo::TrialRecord> out;
+    const std::uint32_t cpu_trials = lenet ? 16 : 2;
+    if (lenet) cpu->run_trials(study, 0, 1, c, out);
+    out.clear();
     const auto t0 = clk::now();
-    cpu->run_trials(study, 0, 2, c, out);
-    const double rc = 2 * static_cast<double>(study.image_count()) / seconds_since(t0);
+    cpu->run_trials(study, 0, cpu_trials, c, out);
+    const double rc = cpu_trials * static_cast<double>(study.image_count()) / seconds_since(t0);
     std::printf("%-10s %7lld %7u %16.0f %16.0f %16.0f %16.0f %8.1fx\n", name,
                 static_cast<long long>(study.image_count()), gpu_trials, rb, rw, rbat, rc, std::max(rb, rw) / rc);
     std::printf(
