@@ -115,8 +115,12 @@ std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg) 
   return boolean;
 }
 
+bool is_view_op(const std::string& op) {
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
+         op == "Dropout";
+}
+
 std::vector<char> same_per_trial_values(const Model& model, const BoundGraph& bg, int trials) {
-  static const std::set<std::string> views = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"};
   static const std::set<std::string> arithmetic = {"Add", "Sub", "Mul", "Div", "Pow",
                                                    "Max", "Min", "Sum", "Mod", "PRelu"};
   const Graph& g = model.graph();
@@ -134,7 +138,7 @@ std::vector<char> same_per_trial_values(const Model& model, const BoundGraph& bg
     const Shape& ys = bg.meta[y].shape;
     const int in0 = n.inputs.empty() ? -1 : n.inputs[0];
     bool s = false;
-    if (views.count(n.op_type)) {
+    if (is_view_op(n.op_type)) {
       s = in0 >= 0 && same[in0];  // the same storage
     } else if (arithmetic.count(n.op_type)) {
       // Every operand: a same-per-trial value of the output's shape, or a constant

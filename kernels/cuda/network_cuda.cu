@@ -34,11 +34,6 @@ std::int64_t numel(const Shape& s) {
   return n;
 }
 
-bool is_view_op(const std::string& op) {
-  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
-         op == "Dropout";
-}
-
 [[noreturn]] void unsupported(const Node& n, const std::string& what) {
   throw Unsupported(fmt::format("node '{}' ({}): {} is not implemented on the CUDA backend; use --backend cpu", n.name,
                                 n.op_type, what));
@@ -164,7 +159,7 @@ void GpuNetwork::Impl::plan(bool allocate) {
       const int v = n.outputs[o];
       if (v < 0) continue;
       const int in0 = n.inputs.empty() ? -1 : n.inputs[0];
-      if (o == 0 && is_view_op(n.op_type) && in0 >= 0 && storage_of[in0] >= 0) {
+      if (o == 0 && model::is_view_op(n.op_type) && in0 >= 0 && storage_of[in0] >= 0) {
         storage_of[v] = storage_of[in0];
         storage_end[storage_of[v]] = std::max(storage_end[storage_of[v]], last_use[v]);
         continue;
@@ -313,7 +308,7 @@ void GpuNetwork::Impl::add_node(int k, const Node& n) {
 
 void GpuNetwork::Impl::add_digital(int k, const Node& n) {
   const std::string& op = n.op_type;
-  if (is_view_op(op)) return;  // aliases its input's storage
+  if (model::is_view_op(op)) return;  // aliases its input's storage
   cudaStream_t s = stream;
   const int yv = n.outputs.empty() ? -1 : n.outputs[0];
   float* y = yv >= 0 ? ptr[yv] : nullptr;

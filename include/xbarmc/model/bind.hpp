@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "xbarmc/model/model.hpp"
@@ -38,11 +39,16 @@ BoundGraph bind_graph(const Model& model, std::int64_t batch);
 /// booleans as float 0 / 1 and refuses other integer activations.
 std::vector<char> boolean_activations(const Model& model, const BoundGraph& bg);
 
+/// True for an operator whose output is its first input's data unchanged (Reshape,
+/// Flatten, Squeeze, Unsqueeze, Identity, Dropout at inference): the GPU network lets it
+/// alias its input's storage.
+bool is_view_op(const std::string& op);
+
 /// Per value of `bg`, bound for `trials` x images samples whose graph input holds the same
 /// images for every trial (trial after trial, as the GPU network's input): 1 for a float
 /// activation whose storage splits into `trials` equal consecutive blocks, one per trial;
-/// 0 for every other value. Such values are the graph input; views of one (Reshape,
-/// Flatten, Squeeze, Unsqueeze, Identity, Dropout: the same storage); and the outputs of
+/// 0 for every other value. Such values are the graph input; views of one (is_view_op:
+/// the same storage); and the outputs of
 /// unary elementwise operators (unary_binding) and of binary elementwise arithmetic (Add,
 /// Sub, Mul, Div, Pow, Max, Min, Sum, Mod, PRelu) whose operands are such values of the
 /// output's shape or constants that do not vary along the output's first axis, where that
