@@ -109,14 +109,6 @@ class OnnxBuilder {
   onnx::ModelProto m_;
 };
 
-/// The index of value `name` in `m`'s graph, or -1 where it has none.
-inline int value_index(const model::Model& m, const std::string& name) {
-  const auto& names = m.graph().value_names;
-  for (std::size_t v = 0; v < names.size(); ++v)
-    if (names[v] == name) return static_cast<int>(v);
-  return -1;
-}
-
 /// Runs `m` on n samples and returns the flat output.
 inline std::vector<float> run_model(const model::Model& m, const std::vector<float>& x, std::int64_t n,
                                     model::MatmulProvider* provider = nullptr) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/classified_values.hpp"
 #include "../common/onnx_builder.hpp"
 #include "xbarmc/model/bind.hpp"
 #include "xbarmc/model/executor.hpp"
@@ -16,21 +17,13 @@ namespace {
 
 using testing::OnnxBuilder;
 
-struct Classified {
-  model::Model m;
-  model::BoundGraph bg;
-  std::vector<char> boolean;
-  char of(const std::string& name) {
-    const int v = testing::value_index(m, name);
-    return v < 0 ? -1 : boolean[static_cast<std::size_t>(v)];
-  }
-};
+using Classified = testing::ClassifiedValues;
 
 Classified classify(OnnxBuilder& b, std::int64_t batch) {
   b.output("y");
   Classified c{b.build(), {}, {}};
   c.bg = model::bind_graph(c.m, batch);
-  c.boolean = model::boolean_activations(c.m, c.bg);
+  c.flags = model::boolean_activations(c.m, c.bg);
   // The CPU executor runs the model (what the GPU test compares against).
   model::Executor ex(c.m, batch);
   std::vector<float> x(static_cast<std::size_t>(batch * 12)), y(static_cast<std::size_t>(batch * c.m.num_classes()));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/classified_values.hpp"
 #include "../common/onnx_builder.hpp"
 #include "xbarmc/model/bind.hpp"
 
@@ -14,20 +15,12 @@ namespace {
 
 using testing::OnnxBuilder;
 
-struct Classified {
-  model::Model m;
-  model::BoundGraph bg;
-  std::vector<char> same;
-  char of(const std::string& name) const {
-    const int v = testing::value_index(m, name);
-    return v < 0 ? -1 : same[static_cast<std::size_t>(v)];
-  }
-};
+using Classified = testing::ClassifiedValues;
 
 Classified classify(const model::Model& m, int trials, std::int64_t images) {
   Classified c{m, {}, {}};
   c.bg = model::bind_graph(c.m, trials * images);
-  c.same = model::same_per_trial_values(c.m, c.bg, trials);
+  c.flags = model::same_per_trial_values(c.m, c.bg, trials);
   return c;
 }
 
@@ -118,7 +111,7 @@ TEST_P(SamePerTrialModels, OnlyTheFirstCrossbarLayerReadsASamePerTrialInput) {
     const int xin = wl.constant_first ? nodes[k].inputs[1] : nodes[k].inputs[0];
     if (first < 0) first = l;
     ++layers;
-    if (c.same[xin]) {
+    if (c.flags[xin]) {
       ++same_inputs;
       EXPECT_EQ(l, first) << "layer " << l << " of " << GetParam();
     }
