@@ -221,7 +221,10 @@ inline void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t 
 
 /// Runs `body(shared_memory)` as a grid of `grid` blocks of `threads` threads (a
 /// multiple of 32), block after block, each block's threads as fibers (emu::run_fibers),
-/// with `shared_bytes` of zeroed, 128-byte aligned shared memory per block. An exception
+/// with `shared_bytes` of 128-byte aligned shared memory per block. That memory starts
+/// filled with bytes that vary with their address: a GPU does not clear shared memory, and
+/// a body that reads what it did not write should not read 0 here, nor a uniform fill (-1
+/// in every column sum cancels out in a differential pair's columns). An exception
 /// in any thread is rethrown after its block stops.
 template <class Body>
 void launch(int grid, int threads, std::size_t shared_bytes, Body body) {
@@ -230,7 +233,13 @@ void launch(int grid, int threads, std::size_t shared_bytes, Body body) {
     unsigned char* shared;
   };
   for (int b = 0; b < grid; ++b) {
-    std::vector<unsigned char> shared(shared_bytes + 128, 0);
+    std::vector<unsigned char> shared(shared_bytes + 128);
+    for (std::size_t i = 0; i < shared.size(); ++i) {  // a 64-bit mix (MurmurHash3's finalizer) per 8 bytes
+      std::uint64_t x = (i / 8 + 1) * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(b);
+      x = (x ^ (x >> 33)) * 0xFF51AFD7ED558CCDull;
+      x = (x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53ull;
+      shared[i] = static_cast<unsigned char>((x ^ (x >> 33)) >> (8 * (i % 8)));
+    }
     unsigned char* base = shared.data();
     base += (128 - reinterpret_cast<std::uintptr_t>(base) % 128) % 128;
     emu::Block block(threads, b);

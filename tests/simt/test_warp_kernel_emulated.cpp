@@ -682,6 +682,22 @@ TEST(ImagePasses, PassesHoldMultiplesOfKPassImagesAndFoldErrorsAsOnePass) {
   EXPECT_NE(std::memcmp(whole.data(), other.data(), whole.size() * sizeof(double)), 0);
 }
 
+// A block's shared memory starts neither zeroed nor uniform (a GPU does not clear it): a
+// kernel that reads words it did not write reads words that differ from 0 and from each
+// other, in every block.
+TEST(SimtEmulator, SharedMemoryStartsUncleared) {
+  constexpr std::size_t kWords = 1024;
+  std::vector<std::uint32_t> seen(2 * kWords);
+  simt::launch(2, 32, kWords * sizeof(std::uint32_t), [&](unsigned char* smem) {
+    if (simt::thread_x() == 0)
+      std::memcpy(seen.data() + simt::block_x() * kWords, smem, kWords * sizeof(std::uint32_t));
+  });
+  std::sort(seen.begin(), seen.end());
+  EXPECT_NE(seen.front(), 0u) << "a zero word";
+  EXPECT_GT(std::unique(seen.begin(), seen.end()) - seen.begin(), static_cast<std::ptrdiff_t>(kWords))
+      << "too few distinct words";
+}
+
 // The emulator itself: barriers, shuffles and the warp-collective mma on known values
 // (operands laid out by warp_layout.hpp, the product checked element by element).
 TEST(SimtEmulator, MmaShuffleAndBarriers) {
