@@ -50,8 +50,9 @@ struct LayerParams {
   const double* ct_weight;
   const float* weight_scale;
   int adc_bits, weight_offset;
-  bool float_acc;        // float_phase_accumulator (physics/crossbar.hpp), as the CPU
-  bool exact_shift_add;  // warp::exact_shift_add: the warp kernel adds reads in registers
+  bool float_acc;         // float_phase_accumulator (physics/crossbar.hpp), as the CPU
+  bool exact_shift_add;   // warp::exact_shift_add: the warp kernel adds reads in registers
+  bool skip_zero_phases;  // warp_batch_body: a signed vector's phases whose DAC codes are all 0 are not read
   int phases, steps, dac_bits, reads, vec;
   quant::Quantizer xq;
   LayerGeometry geo;
@@ -499,6 +500,7 @@ LayerParams common_params(const Matrix& m, const CrossbarLaunch& l, const physic
   p.weight_offset = m.weight_offset;
   p.float_acc = float_phase_accumulator(hw, plan);
   p.exact_shift_add = warp::exact_shift_add(hw.adc_bits, plan.steps, plan.dac_bits);
+  p.skip_zero_phases = true;
   p.phases = plan.phases;
   p.steps = plan.steps;
   p.dac_bits = plan.dac_bits;
@@ -589,6 +591,9 @@ std::int64_t warp_items(const CrossbarLaunch& l);
 /// True when XBARMC_CUDA_BATCH=on runs this launch on the batched body (warp_batch_applies,
 /// with the register shift-add).
 bool warp_batch_body_applies(const CrossbarLaunch& l);
+/// True when the batched body also skips the phases whose DAC codes are all 0 on this
+/// launch (warp_batch_halves; XBARMC_CUDA_SKIP_ZERO=on, the default).
+bool warp_batch_skips_zero_phases(const CrossbarLaunch& l);
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream);
 
 }  // namespace xbarmc::cuda::detail

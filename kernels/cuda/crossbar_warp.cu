@@ -27,19 +27,20 @@ __global__ void __launch_bounds__(kThreads, kBlocks)
 
 // The batched body (XBARMC_CUDA_BATCH=on) of the short, narrow and tall variants, compiled
 // for their blocks per SM; kReadsP: compiled for 16 or 8 read slots per vector (signed or
-// unsigned 8-bit inputs, bit-serial), or 0 for any.
-template <int kKSteps, int kReadsP, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
+// unsigned 8-bit inputs, bit-serial), or 0 for any; kHalves: skipping zero phases
+// (warp_batch_halves; short tiles, 16 slots).
+template <int kKSteps, int kReadsP, bool kHalves = false, int kBlocks = warp_blocks_per_sm(false, kKSteps)>
 __global__ void __launch_bounds__(kThreads, kBlocks) warp_batch_kernel(LayerParams p, WarpSmem w, warp::ReadPlan rp) {
   extern __shared__ __align__(128) unsigned char smem[];
-  warp_batch_body<kKSteps, kReadsP>(p, w, rp, smem);
+  warp_batch_body<kKSteps, kReadsP, kHalves>(p, w, rp, smem);
 }
 
-template <int kKSteps, int kReadsP>
+template <int kKSteps, int kReadsP, bool kHalves = false>
 void launch_batch_reads(const WarpLaunch& w, cudaStream_t stream) {
   const int smem = w.batch_smem.total;
-  XBARMC_CUDA_CHECK(
-      cudaFuncSetAttribute(warp_batch_kernel<kKSteps, kReadsP>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  warp_batch_kernel<kKSteps, kReadsP>
+  XBARMC_CUDA_CHECK(cudaFuncSetAttribute(warp_batch_kernel<kKSteps, kReadsP, kHalves>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  warp_batch_kernel<kKSteps, kReadsP, kHalves>
       <<<w.grid, kThreads, static_cast<std::size_t>(smem), stream>>>(w.p, w.batch_smem, w.rp);
   XBARMC_CUDA_CHECK_LAUNCH();
 }
@@ -49,6 +50,12 @@ template <int kKSteps>
 void launch_batch(const WarpLaunch& w, cudaStream_t stream) {
   switch (w.rp.reads_p) {
     case 16:
+      if constexpr (kKSteps == warp::kShortKSteps) {
+        if (warp_batch_halves(w)) {
+          launch_batch_reads<kKSteps, 16, true>(w, stream);
+          break;
+        }
+      }
       launch_batch_reads<kKSteps, 16>(w, stream);
       break;
     case 8:
@@ -82,6 +89,13 @@ int short_variant_blocks() {
 // (warp_batch_body) where it applies (warp_batch_applies). Off by default until a device
 // check has timed it; the same chunks, so the same results.
 bool batched_body() { return env_choice("XBARMC_CUDA_BATCH", "the batched body", {{"off", 0}, {"on", 1}}) != 0; }
+
+// XBARMC_CUDA_SKIP_ZERO=on|off: whether the batched body skips a signed vector's phases
+// whose DAC codes are all 0 (LayerParams::skip_zero_phases; on by default, for
+// benchmarks); the same results.
+bool skip_zero_phases() {
+  return env_choice("XBARMC_CUDA_SKIP_ZERO", "skipping zero phases", {{"on", 1}, {"off", 0}}) != 0;
+}
 
 // XBARMC_CUDA_SHIFT_ADD=registers|staged: where the warp kernel adds a vector's reads
 // when their sums are exact (warp::exact_shift_add): across lanes in registers (the
@@ -135,9 +149,17 @@ bool warp_batch_body_applies(const CrossbarLaunch& l) {
          warp_batch_applies(prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors()));
 }
 
+bool warp_batch_skips_zero_phases(const CrossbarLaunch& l) {
+  if (!warp_batch_body_applies(l)) return false;
+  WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
+  w.p.skip_zero_phases = skip_zero_phases();
+  return warp_batch_halves(w);
+}
+
 void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
   WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
   w.p.exact_shift_add = w.p.exact_shift_add && shift_add_in_registers();
+  w.p.skip_zero_phases = skip_zero_phases();
   const bool noise = w.p.read_noise > 0.0f;
   const int k_steps = warp_k_steps(w.p.rows_p, noise);
   const int short_blocks = k_steps == warp::kShortKSteps && !noise ? short_variant_blocks() : 4;

@@ -726,12 +726,13 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
 /// decoded once, before the first item. kReadsP: rp.reads_p when compiled for it (16:
 /// signed 8-bit inputs, bit-serial; 8: unsigned), so that the shift-add's selects and
 /// which slots write a column are known at compile time; 0 for any (read at run time).
-template <int kKSteps, int kReadsP = 0>
+template <int kKSteps, int kReadsP = 0, bool kHalves = false>
 XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const warp::ReadPlan& rp,
                                  unsigned char* smem) {
   static_assert(kKSteps == warp::kShortKSteps || kKSteps == warp::kMaxKSteps || kKSteps == warp::kMaxKStepsTall,
                 "the short, narrow or tall variant");
   static_assert(kReadsP == 0 || kReadsP == 8 || kReadsP == 16, "reads_p compiled for: 8, 16, or 0 for any");
+  static_assert(!kHalves || kReadsP == 16, "zero phases are skipped on 16 read slots");
   const int rpp = kReadsP > 0 ? kReadsP : rp.reads_p;
   const WarpBuffers b = warp_buffers(smem, w);
   __half *const Bh = b.Bh, *const Bl = b.Bl;
@@ -751,6 +752,18 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
   const int nb = w.batch, cst = w.cstride, vp = rp.vectors;
   const bool per_pass = w.col_vectors < nb;  // column sums folded into the outputs after each pass
   const int lane_v = lane & (nb - 1), parts = 32 / nb, part = lane / nb;  // gather: the lane's vector, row share
+  // kHalves: zero phases are skipped (warp_batch_halves: signed inputs of two phases of at
+  // most 8 steps on 16 read slots, the batch's column sums kept). A phase whose DAC codes
+  // are all 0 over a vector's rows drives no current, so its reads' signals, ADC codes and
+  // shift-add terms are exactly 0, and a pass need not read it. Each n8 fragment then
+  // reads one (vector, phase) of the batch, its slot s step s (no read for s >= steps) with
+  // the weight of phase 0, +2^(s dac_bits): a vector whose phases both hold a code reads
+  // them in one pass, fragment f phase f, and writes the first fragment's sums less the
+  // second's; two vectors with one such phase each share a pass, each fragment writing its
+  // vector's sums, which the fold negates for a vector of phase 1 only. Every read that is
+  // not all zero runs on the same rows in the same k order (an mma's element does not
+  // depend on its slot), and the column sums are exact integers (warp::exact_shift_add),
+  // the same in any order of the reads, so the bits are those of reading every phase.
 
   // The lane's read slots, the same in every pass: per B fragment, where its slot's codes
   // start within the pass's codes (its vector and phase) and its step's shift; per
@@ -761,6 +774,19 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
   int writes[warp::kFrags][2];
   XBARMC_UNROLL
   for (int f = 0; f < warp::kFrags; ++f) {
+    if constexpr (kHalves) {  // fragment f: the pass gives its vector and phase; slot f * 8 + s reads step s
+      const int s = lane >> 2;
+      b_active[f] = s < p.steps;
+      b_word[f] = 0;
+      b_step[f] = s;
+      XBARMC_UNROLL
+      for (int j = 0; j < 2; ++j) {
+        const int st = (lane & 3) * 2 + j;
+        wt[f][j] = warp::slot_weight_bits(st < p.steps ? static_cast<int>(physics::step_weight(0, st, p.dac_bits)) : 0);
+        writes[f][j] = st == 0 ? 0 : -1;
+      }
+      continue;
+    }
     const warp::SlotDac sd = warp::slot_dac(rp, f * 8 + (lane >> 2), 0, p.steps);
     b_active[f] = sd.active;
     b_word[f] = sd.active ? sd.vector * cst + sd.ps.phase * half_rows : 0;
@@ -813,6 +839,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
 
       for (int vb = warp_id * nb; vb < nv; vb += kWarps * nb) {
         const int nbv = nv - vb < nb ? nv - vb : nb;  // the batch's vectors in the item
+        std::uint32_t any0 = 0u, any1 = 0u;           // kHalves: bit v, vector v has a code in phase 0 / 1
         // 1. The batch's input codes: lane (lane_v, part) gathers rows 2 j and 2 j + 1 of
         // vector vb + lane_v for j = part, part + parts, ... (rows past the tile's last
         // input have codes 0 and are not read by step 2). Vectors past the item's end get
@@ -831,6 +858,19 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
             const int q1 = ri1.x >= 0 && live ? p.xq.quantize(x1) : 0;
             qsum += q0 + q1;
             for (int ph = 0; ph < p.phases; ++ph) cv[ph * half_rows + j] = warp::pack_magnitudes(q0, q1, ph);
+            if constexpr (kHalves) {  // (the same magnitudes; the compiler shares them)
+              any0 |= warp::pack_magnitudes(q0, q1, 0);
+              any1 |= warp::pack_magnitudes(q0, q1, 1);
+            }
+          }
+          if constexpr (kHalves) {  // over the vector's lanes, then one bit per vector (lane v < nb: vector v)
+            for (int o = 16; o >= nb; o /= 2) {
+              any0 |= simt::shfl_xor(any0, o);
+              any1 |= simt::shfl_xor(any1, o);
+            }
+            const bool mine = lane < nb && live;
+            any0 = simt::ballot(mine && any0 != 0u);
+            any1 = simt::ballot(mine && any1 != 0u);
           }
           if (p.weight_offset != 0) {
             for (int o = 16; o >= nb; o /= 2) qsum += simt::shfl_xor(qsum, o);
@@ -838,17 +878,27 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
           }
         }
         simt::sync_warp();
+        if constexpr (kHalves) {  // vectors with no code in either phase: no pass; their column sums are 0
+          for (std::uint32_t z = ((2u << (nbv - 1)) - 1u) & ~(any0 | any1); z != 0u; z &= z - 1u) {
+            std::int32_t* const col = COLi + simt::lowest_bit(z) * p.cols_p;
+            for (int c = lane; c < p.cols_p; c += 32) col[c] = 0;
+          }
+        }
         // 3. (After step 2's passes, or after each one.) The column sums of the batch's
         // vectors v_first..v_first + count - 1 (rows 0.. of COLi) into their logical
         // outputs, ascending, as the CPU: the column is its sum x ADC step (exact in
-        // double), as warp_crossbar_body stages it.
+        // double), as warp_crossbar_body stages it (kHalves: negated for the vectors whose
+        // only phase with a code is phase 1).
+        const std::uint32_t negated = any1 & ~any0;
         const auto fold = [&](int v_first, int count) {
           for (int u = lane, vi = u_vec0, j = u_col0; u < count * mt; u += 32) {
             const int v = vb + v_first + vi;
+            const bool neg = kHalves && ((negated >> vi) & 1u) != 0u;
             double y = Y[v * ml + j];
             for (int e = start[j]; e < start[j + 1]; ++e) {
               const int c = cols[e];
-              const double column = warp::int_to_double(COLi[vi * p.cols_p + c]) * step_d[c];
+              const std::int32_t sum = COLi[vi * p.cols_p + c];
+              const double column = warp::int_to_double(neg ? -sum : sum) * step_d[c];
               y += wcol[e] * column;
             }
             Y[v * ml + j] = y;
@@ -860,27 +910,63 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
             }
           }
         };
-        // 2. Per pass of vp vectors: the products, the ADC, the shift-add in registers.
-        for (int pv = 0; pv < nbv; pv += vp) {
-          const std::uint32_t* cp = Cw + pv * cst;  // the pass's codes
+        // 2. Per pass of vp vectors (kHalves: one vector's two phases, or two vectors' one
+        // each): the products, the ADC, the shift-add in registers.
+        std::uint32_t both = any0 & any1, one0 = any0 & ~any1, one1 = any1 & ~any0;  // kHalves: left to read
+        for (int pv = 0;; pv += vp) {
+          // Per fragment: where its codes start (word offset in the batch's codes), whether
+          // it reads and the column-sum row it writes; join: the two fragments' sums are
+          // added (one vector's reads span both; kHalves: the second's subtracted).
+          int off[warp::kFrags], row[warp::kFrags];
+          bool reads[warp::kFrags], join;
+          if constexpr (kHalves) {
+            if ((both | one0 | one1) == 0u) break;
+            join = both != 0u;
+            const int vb2 = join ? simt::lowest_bit(both) : 0;
+            if (join) both &= both - 1u;
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              int v = vb2, ph = f;
+              if (!join) {  // the next vector with one phase, or none
+                const bool first = one0 != 0u;
+                const std::uint32_t m = first ? one0 : one1;
+                v = m != 0u ? simt::lowest_bit(m) : -1;
+                ph = first ? 0 : 1;
+                if (first) {
+                  one0 &= one0 - 1u;
+                } else {
+                  one1 &= one1 - 1u;
+                }
+              }
+              reads[f] = v >= 0;
+              row[f] = v < 0 ? 0 : v;
+              off[f] = row[f] * cst + ph * half_rows;
+            }
+          } else {
+            if (pv >= nbv) break;
+            join = rpp >= 16;
+            XBARMC_UNROLL
+            for (int f = 0; f < warp::kFrags; ++f) {
+              reads[f] = true;
+              off[f] = pv * cst;
+              row[f] = per_pass ? 0 : pv;  // the batch's vector pv + w at row pv + w, or w when folded per pass
+            }
+          }
           std::uint32_t bf[warp::kFrags][kKSteps][2];
           fill_b_fragments<kKSteps>(
               bf,
               [&](int f) {
-                return SlotCodes{cp + b_word[f], b_step[f], b_active[f]};
+                return SlotCodes{Cw + off[f] + b_word[f], b_step[f], b_active[f] && reads[f]};
               },
               nks, lane, p.dac_bits);
           // Where this lane writes column sums in this pass (per accumulator column that is
-          // a vector's first slot): the vector's sums at column lane / 4 of fragment 0,
-          // the batch's vector pv + w at column-sum row pv + w, or w when they are folded
-          // per pass.
-          const int col0_v = per_pass ? pv : 0;
+          // a vector's first slot): the vector's sums at column lane / 4 of the fragment.
           std::int32_t* col_at[warp::kFrags][2];
           XBARMC_UNROLL
           for (int f = 0; f < warp::kFrags; ++f) {
             XBARMC_UNROLL
             for (int j = 0; j < 2; ++j)
-              col_at[f][j] = COLi + (pv - col0_v + (writes[f][j] < 0 ? 0 : writes[f][j])) * p.cols_p + (lane >> 2);
+              col_at[f][j] = COLi + (row[f] + (writes[f][j] < 0 ? 0 : writes[f][j])) * p.cols_p + (lane >> 2);
           }
           for (int mf = 0; mf < nmf; ++mf) {
             const int m0 = mf * 16;
@@ -907,12 +993,16 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
               for (int i = 0; i < 4; ++i)
                 r[f][i >> 1][i & 1] = warp::weighted_adc_code(acc[f][i], inv[i >> 1], adc_top, wt[f][i & 1]);
             }
-            quad_shift_add(r, rpp);
+            quad_shift_add(r, rpp < 16 ? rpp : 8);
+            XBARMC_UNROLL
+            for (int h = 0; h < 2; ++h) {
+              if (join) r[0][h][0] += kHalves ? -r[1][h][0] : r[1][h][0];
+            }
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
               XBARMC_UNROLL
               for (int j = 0; j < 2; ++j) {
-                if (writes[f][j] < 0) continue;  // not a vector's first slot
+                if (writes[f][j] < 0 || !reads[f] || (f == 1 && join)) continue;  // not a vector's first slot
                 col_at[f][j][m0] = r[f][0][j];
                 col_at[f][j][m0 + 8] = r[f][1][j];
               }
@@ -952,6 +1042,14 @@ struct WarpLaunch {
 inline bool warp_batch_applies(const WarpLaunch& w) {
   return w.batch_smem.batch > 0 && w.p.read_noise <= 0.0f && w.rp.groups == 1 && w.p.exact_shift_add &&
          w.smem.rows_k == w.p.rows_p;
+}
+/// True when warp_batch_body, where it applies, runs its instantiation that skips the
+/// phases whose DAC codes are all zero (kHalves): p.skip_zero_phases, signed inputs of
+/// two phases of at most 8 steps on 16 read slots (8-bit inputs, bit-serial), the batch's
+/// column sums kept, and a short tile (a first convolution: LeNet-5's conv1).
+inline bool warp_batch_halves(const WarpLaunch& w) {
+  return w.p.skip_zero_phases && w.rp.reads_p == 16 && w.p.phases == 2 && w.p.steps <= 8 &&
+         w.batch_smem.col_vectors >= w.batch_smem.batch && warp_k_steps(w.p.rows_p, false) == warp::kShortKSteps;
 }
 inline WarpLaunch prepare_warp_launch(LayerParams p, int trials, int sms) {
   WarpLaunch w;

@@ -32,6 +32,10 @@ template <class T>
 XBARMC_SIMT T shfl_xor(T v, int mask) {
   return __shfl_xor_sync(0xffffffffu, v, mask);
 }
+/// Bit l set where lane l's `pred` holds (every lane of the warp calls it).
+XBARMC_SIMT std::uint32_t ballot(bool pred) { return __ballot_sync(0xffffffffu, pred); }
+/// The index of the lowest set bit of x != 0.
+XBARMC_SIMT int lowest_bit(std::uint32_t x) { return __ffs(static_cast<int>(x)) - 1; }
 
 /// D += A x B: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32.
 XBARMC_SIMT void mma_16816(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
@@ -155,6 +159,15 @@ T shfl_xor(T v, int mask) {
   std::memcpy(&r, &w.exchange[s][lane ^ mask], sizeof(T));
   return r;
 }
+
+/// Bit l set where lane l's `pred` holds: an OR over the warp by shfl_xor.
+inline std::uint32_t ballot(bool pred) {
+  std::uint32_t bits = pred ? 1u << (emu::current_fiber() % 32) : 0u;
+  for (int o = 16; o > 0; o /= 2) bits |= shfl_xor(bits, o);
+  return bits;
+}
+/// The index of the lowest set bit of x != 0.
+inline int lowest_bit(std::uint32_t x) { return __builtin_ctz(x); }
 
 /// ldmatrix.sync.aligned.m8n8.x4.shared.b16 by the PTX ISA: lane 8 i + j gives the
 /// address of row j of matrix i (16 bytes; a row not 16-byte aligned is an error, as it is

@@ -4,15 +4,17 @@
 // quantizers at default hardware. Such a read's column signals are exactly 0, so its ADC
 // codes are 0 and it adds nothing to the shift-add: a kernel that skipped it would give
 // the same bits. This measures what skipping could save (docs/cuda.md, "Reads that carry
-// no input"); no kernel skips them yet.
+// no input"); the batched body skips whole phases of signed vectors (XBARMC_CUDA_SKIP_ZERO).
 //
 //   xbarmc_read_sparsity MODEL.onnx [DATA_DIR] [IMAGES]
 //
 // Per layer it also prints the 16-slot passes (the warp kernel's unit of work: a vector's
 // reads padded to a power of two, warp::ReadPlan) that the data needs now, and two ways to
 // pack fewer: each vector's nonzero reads in a segment of the next power of two (passes
-// holding one segment size), and, for signed inputs, a vector whose inputs are all of one
-// sign in half the slots (its other phase is all zero).
+// holding one segment size), and, for signed inputs of at most 8 steps per phase, the
+// batched body's skipping of zero phases: in each batch of 8 vectors, a vector with codes
+// in both phases takes a pass, two with codes in one phase share one, and a vector
+// without codes takes none.
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
@@ -41,6 +43,7 @@ struct LayerStats {
   std::int64_t one_phase = 0;              // signed inputs: vectors with one phase all zero
   double passes = 0, passes_segments = 0;  // 16-slot passes: now, and per-vector segments (ideal packing)
   std::vector<std::uint8_t> segment;       // per vector in order: its segment's slots
+  std::vector<std::uint8_t> coded_phases;  // per vector in order: its phases with a nonzero code (0-2)
   int phases = 1, steps = 0, reads_p = 0;
 };
 
@@ -96,6 +99,8 @@ class Sparsity final : public model::MatmulProvider {
       s.passes_segments += seg / 16.0;
       s.segment.push_back(static_cast<std::uint8_t>(seg));
       if (plan.phases == 2 && (phase_zero[0] || phase_zero[1])) ++s.one_phase;
+      s.coded_phases.push_back(
+          static_cast<std::uint8_t>(plan.phases - phase_zero[0] - (plan.phases == 2 && phase_zero[1])));
     }
   }
 
@@ -123,6 +128,23 @@ double batched_segment_passes(const std::vector<std::uint8_t>& segment, int batc
   return passes;
 }
 
+// Passes of the batched body skipping zero phases (warp_batch_halves) in batches of
+// `batch` consecutive vectors: one per vector with codes in both phases, one per two
+// vectors with codes in one.
+double skip_zero_phase_passes(const std::vector<std::uint8_t>& coded_phases, int batch) {
+  double passes = 0;
+  for (std::size_t b0 = 0; b0 < coded_phases.size(); b0 += static_cast<std::size_t>(batch)) {
+    int both = 0, one = 0;
+    const std::size_t end = std::min(coded_phases.size(), b0 + static_cast<std::size_t>(batch));
+    for (std::size_t i = b0; i < end; ++i) {
+      both += coded_phases[i] == 2;
+      one += coded_phases[i] == 1;
+    }
+    passes += both + (one + 1) / 2;
+  }
+  return passes;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,8 +165,8 @@ int main(int argc, char** argv) {
     ex.run(study.images().data(), study.image_count(), logits.data(), &sp);
     std::printf("%s, %lld images of %s\n", argv[1], static_cast<long long>(study.image_count()),
                 study.data_description().c_str());
-    std::printf("%9s %6s %11s %14s %10s %11s %18s %18s  %s\n", "vec/img", "reads", "zero reads", "zero per tile",
-                "one phase", "passes/img", "with segments", "in batches of 8", "layer");
+    std::printf("%9s %6s %11s %14s %10s %11s %18s %18s %18s  %s\n", "vec/img", "reads", "zero reads", "zero per tile",
+                "one phase", "passes/img", "with segments", "in batches of 8", "skip zero phases", "layer");
     for (std::size_t l = 0; l < sp.stats().size(); ++l) {
       const LayerStats& t = sp.stats()[l];
       if (t.vectors == 0) continue;
@@ -152,11 +174,16 @@ int main(int argc, char** argv) {
       char reads[16];
       std::snprintf(reads, sizeof reads, "%dx%d", t.phases, t.steps);
       const double batched = batched_segment_passes(t.segment, 8);
-      std::printf("%9.0f %6s %10.1f%% %13.1f%% %9.1f%% %11.1f %10.1f (%.2fx) %10.1f (%.2fx)  %s\n", t.vectors / per_img,
-                  reads, 100.0 * t.zero_reads / t.reads, 100.0 * t.zero_tile_reads / t.tile_reads,
+      char skip[32] = "-";  // signed inputs on 16 slots, at most 8 steps per phase (warp_batch_halves)
+      if (t.phases == 2 && t.steps <= 8 && t.reads_p == 16) {
+        const double sp8 = skip_zero_phase_passes(t.coded_phases, 8);
+        std::snprintf(skip, sizeof skip, "%.1f (%.2fx)", sp8 / per_img, t.passes / sp8);
+      }
+      std::printf("%9.0f %6s %10.1f%% %13.1f%% %9.1f%% %11.1f %10.1f (%.2fx) %10.1f (%.2fx) %18s  %s\n",
+                  t.vectors / per_img, reads, 100.0 * t.zero_reads / t.reads, 100.0 * t.zero_tile_reads / t.tile_reads,
                   t.phases == 2 ? 100.0 * t.one_phase / t.vectors : 0.0, t.passes / per_img,
                   t.passes_segments / per_img, t.passes / t.passes_segments, batched / per_img, t.passes / batched,
-                  study.layer_names()[l].c_str());
+                  skip, study.layer_names()[l].c_str());
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -43,6 +43,7 @@ struct Case {
   std::int64_t K = 300;     // 3 row tiles of 128 rows
   std::int64_t M = 40;      // 2 column tiles
   bool batch_body = false;  // XBARMC_CUDA_BATCH=on runs the batched body (detail::warp_batch_applies)
+  bool one_sign = false;    // of every 4 vectors: one of both signs, one positive, one negative, one all 0
 };
 
 std::vector<Case> cases() {
@@ -112,6 +113,10 @@ std::vector<Case> cases() {
   // 25 rows and 6 outputs (48 columns), LeNet-5's conv1 as a dense layer: on the short
   // variant, and on its batched body (XBARMC_CUDA_BATCH=on) with the same bits.
   c.push_back({"rows25_cols48_batch", d, true, 25, 6, true});
+  // The same with vectors of one sign and of zeros, as a normalized image's patches: the
+  // batched body skips the phases whose DAC codes are all 0 (XBARMC_CUDA_SKIP_ZERO), two
+  // vectors of one sign per pass, with the same bits.
+  c.push_back({"rows25_cols48_one_sign", d, true, 25, 6, true, true});
   return c;
 }
 
@@ -152,7 +157,13 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
   const std::uint64_t seed = 7;
   const std::uint32_t layer = 5;
   const auto W = random_values(K * M, 1, -1.0f, 1.0f);
-  const auto X = random_values(trials * n * K, 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  auto X = random_values(trials * n * K, 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
+  if (cs.one_sign) {
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(X.size()); ++i) {
+      const std::int64_t kind = (i / K) % 4;  // the vector's: 0 both signs, 1 positive, 2 negative, 3 zeros
+      X[i] = kind == 0 ? X[i] : kind == 1 ? std::fabs(X[i]) : kind == 2 ? -std::fabs(X[i]) : 0.0f;
+    }
+  }
   const MappedMatrix mm = map_naive(W.data(), K, M, cs.hw);
   const quant::Quantizer xq = quant::activation_quantizer(cs.signed_inputs ? -1.0f : 0.0f, 1.0f, cs.hw.input_bits);
 
@@ -229,8 +240,14 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     // The batched body of the short and narrow variants, where it applies
     // (detail::warp_batch_applies; elsewhere the variant runs): the same bits.
     expect_same_bits_with("XBARMC_CUDA_BATCH", "on");
+    {  // reading every phase, those whose DAC codes are all 0 too: the same bits
+      const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
+      expect_same_bits_with("XBARMC_CUDA_SKIP_ZERO", "off");
+    }
     const bool batched = cuda::detail::warp_batch_body_applies(l);
     if (cs.batch_body) EXPECT_TRUE(batched) << "a case meant for the batched body";
+    if (cs.one_sign)
+      EXPECT_TRUE(cuda::detail::warp_batch_skips_zero_phases(l)) << "a case meant for skipping zero phases";
     std::printf("%s: the batched body %s\n", cs.name, batched ? "ran, with the same bits" : "does not apply");
   }
   {

@@ -211,8 +211,13 @@ std::vector<Case> cases() {
   c.push_back({"lenet_conv1", d, true, Shape::lenet_conv1, 20, 0, 0, true});
   // The same on an image-like input, as a normalized Fashion-MNIST image: background and
   // object patches have one phase all zero (50.9% of conv1's vectors on the test set,
-  // xbarmc_read_sparsity), edge patches have both.
+  // xbarmc_read_sparsity), edge patches have both, and the patches of a band of exact
+  // zeros neither (the batched body skips the phases whose codes are all zero).
   c.push_back({"lenet_conv1_image", d, true, Shape::lenet_conv1, 20, 0, 0, true, true});
+  // The same with signed 9-bit inputs: two phases of 8 steps, every slot of a fragment a read.
+  HardwareConfig in9 = d;
+  in9.input_bits = 9;
+  c.push_back({"lenet_conv1_image_9bit", in9, true, Shape::lenet_conv1, 20, 0, 0, true, true});
   // LeNet-5's conv2: 6 x 14 x 14 input (ReLU outputs: unsigned 8-bit, 8 reads), 5 x 5
   // kernel (150 rows: row tiles of 128 and 22 on the narrow variant), 16 outputs (128
   // columns); on the narrow variant's batched body too.
@@ -306,11 +311,11 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
   const auto W = random_values(static_cast<std::size_t>(K * M), 1, -1.0f, 1.0f);
   auto X =
       random_values(static_cast<std::size_t>(trials * samples * in_size), 2, cs.signed_inputs ? -1.0f : 0.0f, 1.0f);
-  if (cs.image) {  // a background of -0.42 around an object of values in (0, 1], rows 7-20, columns 6-21
-    for (std::size_t i = 0; i < X.size(); ++i) {
+  if (cs.image) {  // a background of -0.42 around an object of values in (0, 1], rows 7-20, columns 6-21,
+    for (std::size_t i = 0; i < X.size(); ++i) {  // and rows 0-3 all 0
       const std::int64_t e = static_cast<std::int64_t>(i) % in_size, iy = (e / geo.W) % geo.H, ix = e % geo.W;
       const bool object = iy >= 7 && iy < 21 && ix >= 6 && ix < 22;
-      X[i] = object ? 0.05f + 0.95f * std::fabs(X[i]) : -0.42f;
+      X[i] = object ? 0.05f + 0.95f * std::fabs(X[i]) : iy < 4 ? 0.0f : -0.42f;
     }
   }
   const auto bias = random_values(static_cast<std::size_t>(geo.groups * M), 3, -0.5f, 0.5f);
@@ -376,12 +381,17 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     if (short_as == ShortAs::batch) {
       ASSERT_TRUE(detail::warp_batch_applies(wl));
       // The instantiation the GPU launch picks (crossbar_warp.cu, launch_batch): the
-      // variant's k-steps (short, narrow, tall), and reads_p 16, 8 or any.
+      // variant's k-steps (short, narrow, tall), reads_p 16, 8 or any, and on short tiles
+      // whether zero phases are skipped (warp_batch_halves).
       const auto body = [&](auto k_steps, unsigned char* smem) {
         constexpr int kK = decltype(k_steps)::value;
         switch (wl.rp.reads_p) {
           case 16:
-            detail::warp_batch_body<kK, 16>(wl.p, wl.batch_smem, wl.rp, smem);
+            if (kK == cuda::warp::kShortKSteps && detail::warp_batch_halves(wl)) {
+              detail::warp_batch_body<kK, 16, true>(wl.p, wl.batch_smem, wl.rp, smem);
+            } else {
+              detail::warp_batch_body<kK, 16>(wl.p, wl.batch_smem, wl.rp, smem);
+            }
             break;
           case 8:
             detail::warp_batch_body<kK, 8>(wl.p, wl.batch_smem, wl.rp, smem);
@@ -462,8 +472,15 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
                                                       per_batch ? w.rp.vectors : w.batch_smem.batch);
     expect_same_bits(other_fold, ShortAs::batch,
                      per_batch ? "the batched body folding per pass" : "the batched body folding per batch");
-    if (cs.image) {  // both kinds of vector are there: one phase all zero, and both phases
-      std::int64_t one = 0, both = 0;
+    // Not skipping the phases whose codes are all zero (XBARMC_CUDA_SKIP_ZERO=off; signed
+    // inputs on 16 read slots, the batch's column sums kept): the same bits.
+    detail::WarpLaunch no_skip = w;
+    no_skip.p.skip_zero_phases = false;
+    ASSERT_FALSE(detail::warp_batch_halves(no_skip));
+    expect_same_bits(no_skip, ShortAs::batch, "the batched body reading every phase");
+    if (cs.image) {  // every kind of vector is there: one phase all zero, both phases, neither
+      ASSERT_TRUE(detail::warp_batch_halves(w)) << "a case meant for skipping zero phases";
+      std::int64_t one = 0, both = 0, none = 0;
       for (std::int64_t v = 0; v < n; ++v) {
         bool pos = false, neg = false;
         for (std::int64_t k = 0; k < K; ++k) {
@@ -471,12 +488,13 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
           pos = pos || q > 0;
           neg = neg || q < 0;
         }
-        ++(pos && neg ? both : one);
+        ++(pos && neg ? both : pos || neg ? one : none);
       }
       EXPECT_GT(one, 0) << "no vector with one phase all zero";
       EXPECT_GT(both, 0) << "no vector with both phases";
-      std::printf("%s: %lld vectors with one phase all zero, %lld with both\n", cs.name, static_cast<long long>(one),
-                  static_cast<long long>(both));
+      EXPECT_GT(none, 0) << "no vector with both phases all zero";
+      std::printf("%s: %lld vectors with one phase all zero, %lld with both, %lld with neither\n", cs.name,
+                  static_cast<long long>(one), static_cast<long long>(both), static_cast<long long>(none));
     }
     std::printf(
         "%s: the batched body (%d vectors per warp batch, %d-row tiles, %d read slots per vector, column sums folded "
@@ -696,6 +714,22 @@ TEST(SimtEmulator, SharedMemoryStartsUncleared) {
   EXPECT_NE(seen.front(), 0u) << "a zero word";
   EXPECT_GT(std::unique(seen.begin(), seen.end()) - seen.begin(), static_cast<std::ptrdiff_t>(kWords))
       << "too few distinct words";
+}
+
+// ballot: bit l for lane l's predicate, the same word in every lane of the warp (two
+// warps, each with its own bits); lowest_bit: the index of the lowest set bit.
+TEST(SimtEmulator, Ballot) {
+  std::vector<std::uint32_t> got(64);
+  simt::launch(1, 64, 0, [&](unsigned char*) {
+    const int t = simt::thread_x(), lane = t % 32;
+    got[static_cast<std::size_t>(t)] = simt::ballot(t < 32 ? lane % 3 == 0 : lane == 5 || lane == 31);
+  });
+  std::uint32_t first = 0;
+  for (int l = 0; l < 32; l += 3) first |= 1u << l;
+  for (int t = 0; t < 64; ++t) EXPECT_EQ(got[static_cast<std::size_t>(t)], t < 32 ? first : 0x80000020u) << t;
+  EXPECT_EQ(simt::lowest_bit(0x80000020u), 5);
+  EXPECT_EQ(simt::lowest_bit(1u), 0);
+  EXPECT_EQ(simt::lowest_bit(0x80000000u), 31);
 }
 
 // The emulator itself: barriers, shuffles and the warp-collective mma on known values
