@@ -912,7 +912,7 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
         };
         // 2. Per pass of vp vectors (kHalves: one vector's two phases, or two vectors' one
         // each): the products, the ADC, the shift-add in registers.
-        std::uint32_t both = any0 & any1, one0 = any0 & ~any1, one1 = any1 & ~any0;  // kHalves: left to read
+        std::uint32_t both = any0 & any1, single = any0 ^ any1;  // kHalves: left to read (two phases, one)
         for (int pv = 0;; pv += vp) {
           // Per fragment: where its codes start (word offset in the batch's codes), whether
           // it reads and the column-sum row it writes; join: the two fragments' sums are
@@ -920,23 +920,17 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
           int off[warp::kFrags], row[warp::kFrags];
           bool reads[warp::kFrags], join;
           if constexpr (kHalves) {
-            if ((both | one0 | one1) == 0u) break;
+            if ((both | single) == 0u) break;
             join = both != 0u;
-            const int vb2 = join ? simt::lowest_bit(both) : 0;
+            const int vj = join ? simt::lowest_bit(both) : 0;
             if (join) both &= both - 1u;
             XBARMC_UNROLL
             for (int f = 0; f < warp::kFrags; ++f) {
-              int v = vb2, ph = f;
-              if (!join) {  // the next vector with one phase, or none
-                const bool first = one0 != 0u;
-                const std::uint32_t m = first ? one0 : one1;
-                v = m != 0u ? simt::lowest_bit(m) : -1;
-                ph = first ? 0 : 1;
-                if (first) {
-                  one0 &= one0 - 1u;
-                } else {
-                  one1 &= one1 - 1u;
-                }
+              int v = vj, ph = f;
+              if (!join) {  // the next vector with one phase (its phase: any1's bit), or none
+                v = single != 0u ? simt::lowest_bit(single) : -1;
+                single &= single - 1u;
+                ph = v < 0 ? 0 : static_cast<int>((any1 >> v) & 1u);
               }
               reads[f] = v >= 0;
               row[f] = v < 0 ? 0 : v;
