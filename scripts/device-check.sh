@@ -24,16 +24,17 @@ result[cuda_tests]=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo pass || echo FAIL)
 echo "== compute-sanitizer memcheck and racecheck (small cases)"
 if command -v compute-sanitizer >/dev/null; then
   timeout 110 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Variants/CrossbarCuda.*/rows25_cols48_batch_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*:DigitalOps/OpsCuda.*' \
+    --gtest_filter='PhiloxCuda.*:Variants/CrossbarCuda.*/signed_inputs_block512:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/signed_inputs_warp:Variants/CrossbarCuda.*/cols256_warp:Variants/CrossbarCuda.*/rows25_cols48_batch_warp:Variants/CrossbarCuda.*/rows25_cols48_one_sign_warp:Kernels/TrialsCuda.LeNetTrialsMatchTheCpuBackend/1:IterativeIrDrop.*:DigitalOps/OpsCuda.*' \
     >"$LOG/memcheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/memcheck.log"
   result[memcheck]=$([ $rc -eq 0 ] && echo pass || echo "FAIL (rc $rc)")
   # Shared-memory hazards of the warp kernel (per-warp staging reused across passes; the
   # cases run its batched body too, XBARMC_CUDA_BATCH=on: default on narrow tiles,
-  # rows25_cols48_batch on short ones) and of the IR-drop PCG's block reductions.
+  # rows25_cols48_one_sign on short ones, skipping zero phases and not) and of the
+  # IR-drop PCG's block reductions.
   timeout 60 compute-sanitizer --tool racecheck --print-limit 20 --error-exitcode 9 "$B/bin/xbarmc_cuda_tests" \
-    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/rows25_cols48_batch_warp:IterativeIrDrop.ChipsMatchTheHostSolver' \
+    --gtest_filter='Variants/CrossbarCuda.*/default_warp:Variants/CrossbarCuda.*/offset_4bit_cells_warp:Variants/CrossbarCuda.*/dac2_normal_warp:Variants/CrossbarCuda.*/rows25_cols48_one_sign_warp:IterativeIrDrop.ChipsMatchTheHostSolver' \
     >"$LOG/racecheck.log" 2>&1
   rc=$?
   tail -3 "$LOG/racecheck.log"
