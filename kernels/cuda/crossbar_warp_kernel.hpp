@@ -1039,8 +1039,9 @@ inline bool warp_batch_applies(const WarpLaunch& w) {
 }
 /// True when warp_batch_body, where it applies, runs its instantiation that skips the
 /// phases whose DAC codes are all zero (kHalves): p.skip_zero_phases, signed inputs of
-/// two phases of at most 8 steps on 16 read slots (8-bit inputs, bit-serial), the batch's
-/// column sums kept, and a short tile (a first convolution: LeNet-5's conv1).
+/// two phases of 5-8 steps on 16 read slots (6-9 bits bit-serial, or wider with wider DAC
+/// codes), the batch's column sums kept, and a short tile (a first convolution: LeNet-5's
+/// conv1).
 inline bool warp_batch_halves(const WarpLaunch& w) {
   return w.p.skip_zero_phases && w.rp.reads_p == 16 && w.p.phases == 2 && w.p.steps <= 8 &&
          w.batch_smem.col_vectors >= w.batch_smem.batch && warp_k_steps(w.p.rows_p, false) == warp::kShortKSteps;

@@ -218,6 +218,11 @@ std::vector<Case> cases() {
   HardwareConfig in9 = d;
   in9.input_bits = 9;
   c.push_back({"lenet_conv1_image_9bit", in9, true, Shape::lenet_conv1, 20, 0, 0, true, true});
+  // And with signed 11-bit inputs read by 2-bit DAC codes: two phases of 5 steps.
+  HardwareConfig in11 = d;
+  in11.input_bits = 11;
+  in11.dac_bits = 2;
+  c.push_back({"lenet_conv1_image_dac2", in11, true, Shape::lenet_conv1, 20, 0, 0, true, true});
   // LeNet-5's conv2: 6 x 14 x 14 input (ReLU outputs: unsigned 8-bit, 8 reads), 5 x 5
   // kernel (150 rows: row tiles of 128 and 22 on the narrow variant), 16 outputs (128
   // columns); on the narrow variant's batched body too.
@@ -636,7 +641,7 @@ TEST_P(WarpKernelEmulated, EqualsTheCpuOnTheSameChips) {
     EXPECT_EQ(w.smem.rows_k, cs.rows_k) << "the row chunks the case names";
     EXPECT_EQ(w.p.vec, detail::kWarps * w.rp.vectors) << "read in row chunks: one pass per warp";
   }
-  if (cs.hw.input_bits > 9 && cs.signed_inputs) {
+  if (plan.phases * plan.steps > 16) {  // (signed inputs of 10-16 bits, bit-serial)
     EXPECT_EQ(w.rp.groups, 2) << "more than 16 reads: one pass per phase";
   }
   if (cs.hw.sigma == 0 && cs.hw.p_stuck_on == 0) {
