@@ -14,7 +14,9 @@
 // holding one segment size), and, for signed inputs of at most 8 steps per phase, the
 // batched body's skipping of zero phases: in each batch of 8 vectors, a vector with codes
 // in both phases takes a pass, two with codes in one phase share one, and a vector
-// without codes takes none.
+// without codes takes none. (The kernel skips them where warp_batch_halves holds, as on
+// LeNet-5's conv1; not on ResNet-20's and VGG's first convolutions, whose 128-column
+// windows fold the column sums per pass.)
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
