@@ -377,6 +377,25 @@ XBARMC_SIMT void level_products(float (&acc)[warp::kFrags][4], const std::uint32
   }
 }
 
+/// step(ks) for the k-steps ks < nks of a tile, in order. On the narrow and tall variants
+/// a tile of the variant's full height (nks == kKSteps: every 128-row tile on the narrow
+/// variant) takes them without a test and a branch per step, so that the compiler may
+/// issue a step's ldmatrix among the previous step's mma (the SASS of the other path
+/// waits for each step's loads).
+template <int kKSteps, class Step>
+XBARMC_SIMT void for_k_steps(int nks, const Step& step) {
+  if (kKSteps > warp::kShortKSteps && nks == kKSteps) {  // (the short variant's 2 steps: predicated)
+    XBARMC_UNROLL
+    for (int ks = 0; ks < kKSteps; ++ks) step(ks);
+  } else {
+    XBARMC_UNROLL
+    for (int ks = 0; ks < kKSteps; ++ks) {
+      if (ks >= nks) break;
+      step(ks);
+    }
+  }
+}
+
 /// The register shift-add's sums over a vector's reads (warp::exact_shift_add): r holds
 /// this lane's weighted ADC codes per [fragment][row half][slot of the lane's pair]; adds
 /// the pair, then across the quad's lanes (two shfl_xor) and over the two fragments, as
@@ -567,9 +586,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                   var[f][i] = kNoise && earlier ? part_var[(f * 4 + i) * 32] : 0.0f;
                 }
               }
-              XBARMC_UNROLL
-              for (int ks = 0; ks < kKSteps; ++ks) {
-                if (ks >= nks) break;
+              for_k_steps<kKSteps>(nks, [&](int ks) {
                 std::uint32_t ah[4], al[4];
                 level_products(acc, bf, ks, Bh, Bl, ldk, m0, lane, ah, al);
                 if (kNoise) {
@@ -591,7 +608,7 @@ XBARMC_SIMT void warp_crossbar_body(const LayerParams& p, const WarpSmem& w, con
                     }
                   }
                 }
-              }
+              });
               // The sums so far wait in the warp's region for the next chunk (the short
               // variant's tiles are one chunk).
               if (kKSteps != warp::kShortKSteps && !last_chunk) {
@@ -970,12 +987,10 @@ XBARMC_SIMT void warp_batch_body(const LayerParams& p, const WarpSmem& w, const 
               XBARMC_UNROLL
               for (int i = 0; i < 4; ++i) acc[f][i] = 0.0f;
             }
-            XBARMC_UNROLL
-            for (int ks = 0; ks < kKSteps; ++ks) {
-              if (ks >= nks) break;
+            for_k_steps<kKSteps>(nks, [&](int ks) {
               std::uint32_t ah[4], al[4];
               level_products(acc, bf, ks, Bh, Bl, ldk, m0, lane, ah, al);
-            }
+            });
             // The ADC's integer codes (physics::adc_code_int), weighted
             // (warp::weighted_adc_code); accumulator elements i and i + 1 share a row
             // (warp::c_element): two 1 / step per lane.
