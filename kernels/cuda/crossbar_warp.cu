@@ -149,17 +149,27 @@ bool warp_batch_body_applies(const CrossbarLaunch& l) {
          warp_batch_applies(prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors()));
 }
 
-bool warp_batch_skips_zero_phases(const CrossbarLaunch& l) {
-  if (!warp_batch_body_applies(l)) return false;
-  WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
-  w.p.skip_zero_phases = skip_zero_phases();
-  return warp_batch_halves(w);
-}
+namespace {
 
-void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+// The warp launch of `l` with the XBARMC_CUDA_* choices that set its parameters: the
+// shift-add (XBARMC_CUDA_SHIFT_ADD) and skipping zero phases (XBARMC_CUDA_SKIP_ZERO).
+WarpLaunch configured_launch(const CrossbarLaunch& l) {
   WarpLaunch w = prepare_warp_launch(common_params(*l.m, l, launch_plan(l)), l.trials, multiprocessors());
   w.p.exact_shift_add = w.p.exact_shift_add && shift_add_in_registers();
   w.p.skip_zero_phases = skip_zero_phases();
+  return w;
+}
+
+}  // namespace
+
+bool warp_batch_skips_zero_phases(const CrossbarLaunch& l) {
+  if (!warp_kernel_supports(l)) return false;
+  const WarpLaunch w = configured_launch(l);
+  return warp_batch_applies(w) && warp_batch_halves(w);
+}
+
+void warp_layer(const CrossbarLaunch& l, cudaStream_t stream) {
+  const WarpLaunch w = configured_launch(l);
   const bool noise = w.p.read_noise > 0.0f;
   const int k_steps = warp_k_steps(w.p.rows_p, noise);
   const int short_blocks = k_steps == warp::kShortKSteps && !noise ? short_variant_blocks() : 4;
