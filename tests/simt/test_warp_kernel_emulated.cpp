@@ -98,7 +98,7 @@ struct Case {
   int rows_k = 0;            // tiles read in row chunks: the chunk's rows the case means to test
   std::int64_t samples = 0;  // samples per trial (0: the shape's)
   bool batch_body = false;   // read by the batched body too (warp_batch_applies; XBARMC_CUDA_BATCH=on)
-  bool image = false;        // inputs like a normalized image: a negative background around a positive object
+  bool image = false;        // inputs like a normalized image: a negative background, a positive object, a zero band
 };
 
 std::vector<Case> cases() {
