@@ -240,9 +240,10 @@ TEST_P(CrossbarCuda, EqualsTheCpuOnTheSameChips) {
     // The batched body of the short and narrow variants, where it applies
     // (detail::warp_batch_applies; elsewhere the variant runs): the same bits.
     expect_same_bits_with("XBARMC_CUDA_BATCH", "on");
-    {  // reading every phase, those whose DAC codes are all 0 too: the same bits
+    {  // where it skips the phases whose DAC codes are all 0, reading every phase: the same
+       // bits (elsewhere XBARMC_CUDA_SKIP_ZERO=off runs what the line above ran)
       const xbarmc::testing::ScopedEnv batch("XBARMC_CUDA_BATCH", "on");
-      expect_same_bits_with("XBARMC_CUDA_SKIP_ZERO", "off");
+      if (cuda::detail::warp_batch_skips_zero_phases(l)) expect_same_bits_with("XBARMC_CUDA_SKIP_ZERO", "off");
     }
     const bool batched = cuda::detail::warp_batch_body_applies(l);
     if (cs.batch_body) EXPECT_TRUE(batched) << "a case meant for the batched body";
